@@ -1,0 +1,101 @@
+"""The `switchboard-admin` command line.
+
+Services add their own commands (e.g. `create-agent`, `migrate`) through the entry-point
+group `switchboard.admin_commands`: each entry point is a function that takes the argparse
+subparsers object and registers its parser with `set_defaults(run=callable)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass
+from importlib.metadata import entry_points
+from typing import ClassVar
+
+from switchboard_shared.admin import broker_view, dead_letters
+from switchboard_shared.config import AmqpSettings, load_settings
+from switchboard_shared.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    """What the operator tool needs: the broker."""
+
+    env_prefix: ClassVar[str] = "SWITCHBOARD_ADMIN_"
+    amqp: AmqpSettings
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one admin command; return the exit code."""
+    parser = argparse.ArgumentParser(prog="switchboard-admin", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    queues = commands.add_parser("queues", help="depth, consumers and dead letters of every queue")
+    queues.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    queues.set_defaults(run=_queues)
+
+    dlq = commands.add_parser("dlq", help="inspect or replay a work queue's dead letters")
+    dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
+    show = dlq_commands.add_parser("show", help="reason, headers and body of the first N")
+    show.add_argument("queue", help="the work queue, e.g. inbox.messages")
+    show.add_argument("-n", "--limit", type=int, default=10)
+    show.set_defaults(run=_dlq_show)
+    replay = dlq_commands.add_parser("replay", help="republish dead letters to their queue")
+    replay.add_argument("queue", help="the work queue, e.g. inbox.messages")
+    replay.add_argument("-n", "--limit", type=int, default=None, help="at most this many")
+    replay.set_defaults(run=_dlq_replay)
+
+    for extension in entry_points(group="switchboard.admin_commands"):
+        extension.load()(commands)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _broker():
+    settings = load_settings(AdminSettings)
+    return broker_view.connect(settings.amqp.url)
+
+
+def _queues(args) -> int:
+    with _broker() as connection:
+        states = broker_view.queue_states(connection)
+    if args.json:
+        print(json.dumps([asdict(s) for s in states], indent=2))
+        return 0
+    print(f"{'queue':<28} {'messages':>9} {'consumers':>9} {'dead':>6}")
+    for s in states:
+        dead = "" if s.dead_letters is None else str(s.dead_letters)
+        depth = "absent" if s.messages < 0 else str(s.messages)
+        print(f"{s.name:<28} {depth:>9} {s.consumers:>9} {dead:>6}")
+    return 0
+
+
+def _dlq_show(args) -> int:
+    with _broker() as connection:
+        letters = dead_letters.show(connection, args.queue, args.limit)
+    if not letters:
+        print(f"{args.queue}.dlq is empty")
+    for index, letter in enumerate(letters, 1):
+        print(f"--- {index}\n{dead_letters.render(letter)}")
+    return 0
+
+
+def _dlq_replay(args) -> int:
+    with _broker() as connection:
+        moved = dead_letters.replay(connection, args.queue, args.limit)
+    print(f"replayed {moved} message(s) into {args.queue}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

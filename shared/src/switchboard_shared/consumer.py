@@ -1,0 +1,326 @@
+"""The consumer base: validate, hand to a handler, settle the message by what happened.
+
+    handler returns             -> ack (after the handler's work is committed)
+    RetryableError              -> the next delay queue, attempt counter + 1; dead-lettered
+                                   with the reason after the last attempt
+    PermanentError, bad event   -> dead-lettered with the reason in a header
+    any other exception         -> logged with its traceback and dead-lettered, never acked away
+
+A dead-letter or retry is a confirmed publish followed by the ack, so a crash in between
+leaves a duplicate, never a loss. With `batch_size > 1` the consumer hands a handler's
+`handle_batch` up to that many prefetched messages at once (one transaction, one multi-ack);
+if a batch fails, its events are retried one by one so one bad event cannot sink the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from kombu import Connection
+from kombu.mixins import ConsumerMixin
+
+from switchboard_shared.config import AmqpSettings
+from switchboard_shared.errors import (
+    InvalidEventError,
+    PermanentError,
+    PublishError,
+    RetryableError,
+)
+from switchboard_shared.metrics import EVENTS_CONSUMED, HANDLER_SECONDS
+from switchboard_shared.publisher import Outgoing, Publisher
+from switchboard_shared.schemas import EventType, event_type
+from switchboard_shared.structured_logging import log_context
+from switchboard_shared.topology import (
+    DEAD_LETTER_EXCHANGE,
+    DELAYS_SECONDS,
+    WorkQueue,
+    declare_topology,
+    delay_name,
+    work_queue,
+)
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_HEADER = "x-attempt"
+REASON_HEADER = "x-dead-letter-reason"
+ERROR_HEADER = "x-last-error"
+QUEUE_HEADER = "x-original-queue"
+ROUTING_KEY_HEADER = "x-original-routing-key"
+EXCHANGE_HEADER = "x-original-exchange"
+FAILED_AT_HEADER = "x-failed-at"
+
+
+@dataclass(frozen=True)
+class ConsumedEvent:
+    """An event as a handler receives it: the payload loaded by its schema."""
+
+    type: EventType
+    payload: dict
+    event_id: str
+    trace_id: str
+    queue: str
+    routing_key: str
+    attempt: int
+    redelivered: bool
+
+
+class Handler(Protocol):
+    """Handles one event; raising steers retry or dead-lettering."""
+
+    def handle(self, event: ConsumedEvent) -> None: ...
+
+
+class BatchHandler(Protocol):
+    """Handles several events in one unit of work (all or nothing)."""
+
+    def handle_batch(self, events: Sequence[ConsumedEvent]) -> None: ...
+
+
+@dataclass
+class _Pending:
+    message: object
+    event: ConsumedEvent
+
+
+class Consumer(ConsumerMixin):
+    """Consume work queues and dispatch each event by its `schema` header."""
+
+    def __init__(
+        self,
+        settings: AmqpSettings,
+        queues: Sequence[WorkQueue],
+        handlers: Mapping[str, Handler | BatchHandler],
+        *,
+        batch_size: int = 1,
+        batch_wait: float = 0.02,
+        prefetch: int | None = None,
+        max_attempts: int = len(DELAYS_SECONDS) + 1,
+    ) -> None:
+        self.settings = settings
+        self.queues = list(queues)
+        self.handlers = dict(handlers)
+        self.batch_size = batch_size
+        self.batch_wait = batch_wait
+        self.prefetch = prefetch or max(10, batch_size * 2)
+        self.max_attempts = max_attempts
+        self.connection = Connection(
+            settings.url, heartbeat=settings.heartbeat, connect_timeout=settings.connect_timeout
+        )
+        self.publisher = Publisher(settings, declare=False)
+        self._pending: list[_Pending] = []
+        self._first_pending_at = 0.0
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def run_until_stopped(self) -> None:
+        """Consume until `stop()` (e.g. on SIGTERM); in-flight work is finished or requeued."""
+        idle = self.batch_wait if self.batch_size > 1 else 1.0
+        self.run(safety_interval=idle)
+        self.publisher.close()
+
+    def stop(self) -> None:
+        """Stop taking messages; the message in hand is finished first."""
+        self.should_stop = True
+
+    def get_consumers(self, consumer_class, channel):
+        declare_topology(self.connection_for(channel), self.settings.delivery_limit)
+        consumers = []
+        for queue in self.queues:
+            consumer = consumer_class(
+                queues=[work_queue(queue, self.settings.delivery_limit)],
+                on_message=lambda message, q=queue: self._on_message(q, message),
+                accept=["application/json"],
+                prefetch_count=self.prefetch,
+            )
+            consumers.append(consumer)
+        return consumers
+
+    @staticmethod
+    def connection_for(channel) -> Connection:
+        """The kombu connection a channel belongs to."""
+        return channel.connection.client
+
+    def on_connection_revived(self) -> None:
+        # Whatever was prefetched on the lost channel is redelivered by the broker.
+        self._pending.clear()
+
+    def on_connection_error(self, exc: Exception, interval: float) -> None:
+        log.warning("broker unavailable (%r); retrying in %.0fs", exc, interval)
+
+    def on_iteration(self) -> None:
+        if self._pending and (
+            len(self._pending) >= self.batch_size
+            or time.monotonic() - self._first_pending_at >= self.batch_wait
+        ):
+            self._flush()
+
+    def on_consume_end(self, connection, channel) -> None:
+        if self._pending:
+            self._flush()
+
+    # -- one message ------------------------------------------------------------------------
+
+    def _on_message(self, queue: WorkQueue, message) -> None:
+        try:
+            event = self._load(queue, message)
+        except InvalidEventError as exc:
+            log.error("invalid event on %s: %s", queue.name, exc.reason)
+            self._dead_letter(queue, message, exc.reason)
+            return
+        if self.batch_size > 1 and hasattr(self.handlers[event.type.header], "handle_batch"):
+            if not self._pending:
+                self._first_pending_at = time.monotonic()
+            self._pending.append(_Pending(message, event))
+            if len(self._pending) >= self.batch_size:
+                self._flush()
+            return
+        self._settle_one(queue, message, event)
+
+    def _load(self, queue: WorkQueue, message) -> ConsumedEvent:
+        headers = message.headers or {}
+        kind = event_type(headers.get("schema"))
+        if kind.header not in self.handlers:
+            raise InvalidEventError(f"{queue.name} has no handler for {kind.header}")
+        if message.content_type != "application/json":
+            raise InvalidEventError(f"content type {message.content_type!r} is not JSON")
+        try:
+            body = json.loads(message.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidEventError(f"body is not JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise InvalidEventError("body is not a JSON object")
+        return ConsumedEvent(
+            type=kind,
+            payload=kind.load(body),
+            event_id=str(headers.get("event_id") or ""),
+            trace_id=str(headers.get("trace_id") or ""),
+            queue=queue.name,
+            routing_key=message.delivery_info.get("routing_key", ""),
+            attempt=int(headers.get(ATTEMPT_HEADER) or 0),
+            redelivered=bool(message.delivery_info.get("redelivered")),
+        )
+
+    def _settle_one(self, queue: WorkQueue, message, event: ConsumedEvent) -> None:
+        handler = self.handlers[event.type.header]
+        with log_context(event.trace_id, event.event_id):
+            started = time.perf_counter()
+            try:
+                if hasattr(handler, "handle_batch"):
+                    handler.handle_batch([event])
+                else:
+                    handler.handle(event)
+            except RetryableError as exc:
+                self._retry(queue, message, exc)
+            except PermanentError as exc:
+                log.warning("permanent failure on %s: %s", queue.name, exc.reason)
+                self._dead_letter(queue, message, exc.reason)
+            except Exception as exc:
+                log.exception("unexpected error handling %s on %s", event.type.header, queue.name)
+                self._dead_letter(queue, message, f"unexpected {type(exc).__name__}: {exc}")
+            else:
+                message.ack()
+                EVENTS_CONSUMED.labels(queue.name, "ack").inc()
+            finally:
+                HANDLER_SECONDS.labels(queue.name).observe(time.perf_counter() - started)
+
+    # -- batches ----------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        by_handler: dict[str, list[_Pending]] = {}
+        for item in pending:
+            by_handler.setdefault(item.event.type.header, []).append(item)
+        succeeded: list[_Pending] = []
+        for header, items in by_handler.items():
+            started = time.perf_counter()
+            try:
+                self.handlers[header].handle_batch([item.event for item in items])
+            except Exception as exc:
+                log.warning("batch of %d failed (%r); handling one by one", len(items), exc)
+                for item in items:
+                    self._settle_one(self._queue_named(item.event.queue), item.message, item.event)
+            else:
+                succeeded.extend(items)
+            finally:
+                HANDLER_SECONDS.labels(items[0].event.queue).observe(time.perf_counter() - started)
+        if not succeeded:
+            return
+        # Every other unacked message on this channel was settled above, so one multi-ack of
+        # the highest tag settles exactly the batch.
+        max(succeeded, key=lambda item: item.message.delivery_tag).message.ack(multiple=True)
+        for item in succeeded:
+            EVENTS_CONSUMED.labels(item.event.queue, "ack").inc()
+
+    def _queue_named(self, name: str) -> WorkQueue:
+        return next(q for q in self.queues if q.name == name)
+
+    # -- retry and dead-letter --------------------------------------------------------------
+
+    def _retry(self, queue: WorkQueue, message, exc: RetryableError) -> None:
+        headers = dict(message.headers or {})
+        attempt = int(headers.get(ATTEMPT_HEADER) or 0) + 1
+        if attempt >= self.max_attempts:
+            self._dead_letter(queue, message, f"gave up after {attempt} attempts: {exc.reason}")
+            return
+        delay = choose_delay(attempt, exc.not_before)
+        headers.update({ATTEMPT_HEADER: attempt, ERROR_HEADER: exc.reason[:1000]})
+        headers.setdefault(ROUTING_KEY_HEADER, message.delivery_info.get("routing_key", ""))
+        log.info("retrying in %ss (attempt %d) on %s: %s", delay, attempt, queue.name, exc.reason)
+        if self._republish(
+            message,
+            Outgoing(
+                delay_name(delay),
+                queue.name,
+                message.body,
+                headers,
+                message.properties.get("message_id"),
+            ),
+        ):
+            EVENTS_CONSUMED.labels(queue.name, "retry").inc()
+
+    def _dead_letter(self, queue: WorkQueue, message, reason: str) -> None:
+        headers = dict(message.headers or {})
+        headers.update(
+            {
+                REASON_HEADER: reason[:2000],
+                QUEUE_HEADER: queue.name,
+                EXCHANGE_HEADER: message.delivery_info.get("exchange", ""),
+                FAILED_AT_HEADER: datetime.now(UTC).isoformat(),
+            }
+        )
+        headers.setdefault(ROUTING_KEY_HEADER, message.delivery_info.get("routing_key", ""))
+        outgoing = Outgoing(
+            DEAD_LETTER_EXCHANGE,
+            queue.name,
+            message.body,
+            headers,
+            message.properties.get("message_id"),
+        )
+        if self._republish(message, outgoing):
+            EVENTS_CONSUMED.labels(queue.name, "dead_letter").inc()
+
+    def _republish(self, message, outgoing: Outgoing) -> bool:
+        try:
+            self.publisher.send([outgoing])
+        except PublishError as exc:
+            # Not acked: the broker redelivers it (and its delivery limit stops a loop).
+            log.error("could not move a message to %s (%s); requeueing", outgoing.exchange, exc)
+            message.requeue()
+            return False
+        message.ack()
+        return True
+
+
+def choose_delay(attempt: int, not_before: datetime | None = None) -> int:
+    """Pick the delay queue for this attempt, long enough to honour `not_before`."""
+    if not_before is None:
+        return DELAYS_SECONDS[min(attempt, len(DELAYS_SECONDS)) - 1]
+    # A provider's reset time beats the ladder: wait for it, and not much longer.
+    wait = (not_before - datetime.now(UTC)).total_seconds()
+    return next((d for d in DELAYS_SECONDS if d >= wait), DELAYS_SECONDS[-1])
