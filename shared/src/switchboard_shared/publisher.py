@@ -101,19 +101,18 @@ class Publisher:
                 self._next_tag += 1
             self._await_confirms(tags)
         except PublishError as exc:
-            raise PublishError(exc.reason, self._confirmed(tags, keys)) from None
+            raise PublishError(exc.reason, self._settle_batch(tags, keys)[0]) from None
         except broken as exc:
-            confirmed = self._confirmed(tags, keys)
+            confirmed, _ = self._settle_batch(tags, keys)
             self._reset()
             raise PublishError(f"broker connection lost: {exc!r}", confirmed) from exc
-        confirmed = self._confirmed(tags, keys)
-        failed = [i for i in range(len(messages)) if i not in confirmed]
+        confirmed, returned = self._settle_batch(tags, keys)
         EVENTS_PUBLISHED.inc(len(confirmed))
-        if failed:
-            reasons = {self._returned.get(c) for c, i in keys.items() if i in failed}
+        if len(confirmed) < len(messages):
+            reasons = sorted(set(returned.values())) or ["nacked by the broker"]
             raise PublishError(
-                f"{len(failed)} of {len(messages)} not confirmed: "
-                + "; ".join(sorted(r or "nacked by the broker" for r in reasons)),
+                f"{len(messages) - len(confirmed)} of {len(messages)} not confirmed: "
+                + "; ".join(reasons),
                 confirmed,
             )
 
@@ -121,15 +120,18 @@ class Publisher:
         """Close the connection; the next publish opens a new one."""
         self._reset()
 
-    def _confirmed(self, tags: dict[int, int], keys: dict[str, int]) -> frozenset[int]:
-        returned = {keys[c] for c in self._returned if c in keys}
-        ok = {index for tag, index in tags.items() if tag in self._acked} - returned
+    def _settle_batch(
+        self, tags: dict[int, int], keys: dict[str, int]
+    ) -> tuple[frozenset[int], dict[int, str]]:
+        """Return the batch's confirmed indexes and the return reason of each returned one."""
+        returned = {keys[c]: reason for c, reason in self._returned.items() if c in keys}
+        confirmed = {index for tag, index in tags.items() if tag in self._acked} - set(returned)
         for tag in tags:
             self._acked.discard(tag)
             self._nacked.discard(tag)
         for correlation in keys:
             self._returned.pop(correlation, None)
-        return frozenset(ok)
+        return frozenset(confirmed), returned
 
     def _await_confirms(self, tags: dict[int, int]) -> None:
         deadline = time.monotonic() + self.settings.confirm_timeout

@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -96,9 +97,9 @@ class _RedactingTextFormatter(logging.Formatter):
         return redact(super().formatException(ei))
 
 
-def configure_logging(service: str, settings: LogSettings) -> None:
-    """Send this process's logs to stderr as JSON (or text), with ids and redaction."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(service: str, settings: LogSettings, stream: TextIO | None = None) -> None:
+    """Send this process's logs to stderr (or `stream`) as JSON or text, ids added, redacted."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(_ContextFilter(service))
     if settings.format == "text":
         handler.setFormatter(

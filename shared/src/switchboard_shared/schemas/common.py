@@ -25,6 +25,11 @@ def optional_string(**kwargs) -> fields.String:
     return fields.String(allow_none=True, load_default=None, **kwargs)
 
 
+def nested_with_defaults(schema: type[Schema]) -> fields.Nested:
+    """A nested object that, when absent, loads as the schema's own defaults (not `{}`)."""
+    return fields.Nested(schema, load_default=lambda: schema().load({}))
+
+
 class PartySchema(Schema):
     """A person or account as a channel knows them: whoever wrote or receives a message."""
 

@@ -12,6 +12,7 @@ from switchboard_shared.schemas.common import (
     AttachmentSchema,
     PartySchema,
     ThreadSchema,
+    nested_with_defaults,
     optional_string,
 )
 
@@ -52,8 +53,8 @@ class MessageReceivedSchema(Schema):
     author = fields.Nested(PartySchema, required=True)
     # The customer an echo (our own outbound message seen again) was sent to.
     recipient = fields.Nested(PartySchema, allow_none=True, load_default=None)
-    recipients = fields.Nested(RecipientsSchema, load_default=dict)
-    thread = fields.Nested(ThreadSchema, load_default=dict)
+    recipients = nested_with_defaults(RecipientsSchema)
+    thread = nested_with_defaults(ThreadSchema)
     subject = optional_string()
     text = fields.String(required=True)
     reply_text = optional_string()
@@ -62,7 +63,7 @@ class MessageReceivedSchema(Schema):
     sent_at = fields.AwareDateTime(required=True)
     received_at = fields.AwareDateTime(required=True)
     raw_sha256 = fields.String(required=True, validate=SHA256)
-    flags = fields.Nested(FlagsSchema, load_default=dict)
+    flags = nested_with_defaults(FlagsSchema)
     bounce = fields.Nested(BounceSchema, allow_none=True, load_default=None)
     defects = fields.List(fields.String(), load_default=list)
     # Channel specifics a reply needs (a Telegram chat id, a WhatsApp context id, ...).

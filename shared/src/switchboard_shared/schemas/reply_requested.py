@@ -11,6 +11,7 @@ from switchboard_shared.schemas.common import (
     AttachmentSchema,
     PartySchema,
     ThreadSchema,
+    nested_with_defaults,
     optional_string,
 )
 
@@ -45,7 +46,7 @@ class ReplyRequestedSchema(Schema):
     recipient = fields.Nested(PartySchema, required=True)
     # The provider's id of the message answered: comment, tweet, mid, wamid, Telegram message.
     in_reply_to = optional_string()
-    thread = fields.Nested(ThreadSchema, load_default=dict)
+    thread = nested_with_defaults(ThreadSchema)
     email = fields.Nested(EmailEnvelopeSchema, allow_none=True, load_default=None)
     subject = optional_string()
     text = fields.String(required=True)
