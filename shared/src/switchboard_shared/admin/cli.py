@@ -15,7 +15,7 @@ from importlib.metadata import entry_points
 from typing import ClassVar
 
 from switchboard_shared.admin import broker_view, dead_letters
-from switchboard_shared.config import AmqpSettings, load_settings
+from switchboard_shared.config import AmqpSettings, DatabaseSettings, load_settings
 from switchboard_shared.errors import ConfigError
 
 
@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("-n", "--limit", type=int, default=None, help="at most this many")
     replay.set_defaults(run=_dlq_replay)
 
+    migrate = commands.add_parser("migrate", help="bring every service's tables up to date")
+    migrate.set_defaults(run=_migrate)
+
     for extension in entry_points(group="switchboard.admin_commands"):
         extension.load()(commands)
 
@@ -59,6 +62,23 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+@dataclass(frozen=True)
+class MigrateSettings:
+    """What migrations need: the database."""
+
+    env_prefix: ClassVar[str] = "SWITCHBOARD_ADMIN_"
+    database: DatabaseSettings
+
+
+def _migrate(args) -> int:
+    from switchboard_shared import migrations  # alembic is only needed for this command
+
+    settings = load_settings(MigrateSettings)
+    schemas = migrations.upgrade_all(settings.database.url)
+    print(f"migrated: {', '.join(schemas)}" if schemas else "no service with tables is installed")
+    return 0
 
 
 def _broker():
