@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pika
 import pika.exceptions
 
-from switchboard_shared.topology import DELAYS_SECONDS, WORK_QUEUES, delay_name
+from switchboard_shared.topology import DELAYS_SECONDS, REJECTED_QUEUE, WORK_QUEUES, delay_name
 from tests.support.waiting import wait_for
 
 HOST = "127.0.0.1"
@@ -42,7 +42,7 @@ def delete_vhost(name: str) -> None:
 def all_queue_names() -> list[str]:
     """Every queue the topology declares."""
     names = [q.name for q in WORK_QUEUES] + [q.dead_letter_queue for q in WORK_QUEUES]
-    return names + [delay_name(s) for s in DELAYS_SECONDS]
+    return [*names, *(delay_name(s) for s in DELAYS_SECONDS), REJECTED_QUEUE]
 
 
 class BrokerProbe:

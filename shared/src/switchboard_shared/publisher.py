@@ -23,7 +23,12 @@ from switchboard_shared.config import AmqpSettings
 from switchboard_shared.errors import PublishError
 from switchboard_shared.metrics import EVENTS_PUBLISHED
 from switchboard_shared.schemas import Event
-from switchboard_shared.topology import EXCHANGE, declare_topology
+from switchboard_shared.topology import (
+    DEAD_LETTER_EXCHANGE,
+    EXCHANGE,
+    REJECTED_QUEUE,
+    declare_topology,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +120,17 @@ class Publisher:
                 + "; ".join(reasons),
                 confirmed,
             )
+
+    def reject(
+        self, source: str, reason: str, raw_sha256: str, details: dict | None = None
+    ) -> None:
+        """Park an inbound payload that cannot become an event, with the reason (confirmed)."""
+        body = json.dumps(
+            {"source": source, "reason": reason, "raw_sha256": raw_sha256, **(details or {})},
+            ensure_ascii=False,
+        ).encode()
+        headers = {"x-dead-letter-reason": reason[:2000], "source": source}
+        self.send([Outgoing(DEAD_LETTER_EXCHANGE, REJECTED_QUEUE, body, headers)])
 
     def close(self) -> None:
         """Close the connection; the next publish opens a new one."""
@@ -222,3 +238,9 @@ class ThreadLocalPublisher:
     def publish_many(self, events: Sequence[Event]) -> None:
         """Publish a batch on this thread's publisher."""
         self._get().publish_many(events)
+
+    def reject(
+        self, source: str, reason: str, raw_sha256: str, details: dict | None = None
+    ) -> None:
+        """Park a payload on this thread's publisher."""
+        self._get().reject(source, reason, raw_sha256, details)

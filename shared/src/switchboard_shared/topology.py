@@ -24,6 +24,9 @@ from kombu import Connection, Exchange, Queue, binding
 EXCHANGE = "switchboard"
 DEAD_LETTER_EXCHANGE = "switchboard.dlx"
 RETRY_EXCHANGE = "switchboard.retry"
+# Inbound payloads that could not be normalized at all (not email, unknown webhook kinds):
+# parked with the reason and the archived raw payload's sha256, for an operator to look at.
+REJECTED_QUEUE = "switchboard.rejected"
 DELAYS_SECONDS = (1, 10, 60, 600)
 
 
@@ -120,6 +123,13 @@ def declare_topology(
                 "x-overflow": "reject-publish",
             },
         ).bind(channel).declare()
+    Queue(
+        REJECTED_QUEUE,
+        exchange=dlx,
+        routing_key=REJECTED_QUEUE,
+        durable=True,
+        queue_arguments={"x-queue-type": "quorum"},
+    ).bind(channel).declare()
     for queue in queues:
         # A dead-letter queue has no delivery limit: inspecting it must never move it on.
         Queue(

@@ -68,3 +68,18 @@ def test_with_the_broker_stopped_a_publish_raises_and_recovers_afterwards(amqp_s
     broker.close()
     broker.wait_depth("inbox.messages", 2, timeout=30)
     publisher.close()
+
+
+def test_a_payload_that_cannot_become_an_event_is_parked_with_its_reason(amqp_settings, broker):
+    publisher = Publisher(amqp_settings)
+    publisher.reject("email-ingest/imap", "not an email: binary data", "cd" * 32, {"uid": 7})
+    broker.wait_depth("switchboard.rejected", 1)
+    [(properties, body)] = broker.take_all("switchboard.rejected")
+    assert properties.headers["x-dead-letter-reason"] == "not an email: binary data"
+    assert json.loads(body) == {
+        "source": "email-ingest/imap",
+        "reason": "not an email: binary data",
+        "raw_sha256": "cd" * 32,
+        "uid": 7,
+    }
+    publisher.close()

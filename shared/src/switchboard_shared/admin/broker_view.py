@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pika
 import pika.exceptions
 
-from switchboard_shared.topology import DELAYS_SECONDS, WORK_QUEUES, delay_name
+from switchboard_shared.topology import DELAYS_SECONDS, REJECTED_QUEUE, WORK_QUEUES, delay_name
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,9 @@ def queue_states(connection: pika.BlockingConnection) -> list[QueueState]:
         messages, consumers = _depth(connection, queue.name)
         dead, _ = _depth(connection, queue.dead_letter_queue)
         states.append(QueueState(queue.name, messages, consumers, dead))
-    for seconds in DELAYS_SECONDS:
-        messages, consumers = _depth(connection, delay_name(seconds))
-        states.append(QueueState(delay_name(seconds), messages, consumers, None))
+    for name in [delay_name(seconds) for seconds in DELAYS_SECONDS] + [REJECTED_QUEUE]:
+        messages, consumers = _depth(connection, name)
+        states.append(QueueState(name, messages, consumers, None))
     return states
 
 
