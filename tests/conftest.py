@@ -35,9 +35,7 @@ def database_url() -> Iterator[str]:
 @pytest.fixture
 def amqp_settings(amqp_url: str) -> AmqpSettings:
     """Bus settings pointing at the test vhost, with short timeouts."""
-    return AmqpSettings(
-        url=Secret(amqp_url), confirm_timeout=5.0, connect_timeout=2.0, delivery_limit=5
-    )
+    return AmqpSettings(url=Secret(amqp_url), confirm_timeout=5.0, connect_timeout=2.0)
 
 
 @pytest.fixture

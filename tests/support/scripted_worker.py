@@ -18,7 +18,7 @@ def main() -> int:
     url, journal = sys.argv[1], Path(sys.argv[2])
     configure_logging("scripted-worker", LogSettings(format="text"))
     consumer = Consumer(
-        AmqpSettings(url=Secret(url), delivery_limit=5),
+        AmqpSettings(url=Secret(url)),
         [QUEUES_BY_NAME["inbox.messages"]],
         {"message.received/1": ScriptedHandler(journal)},
     )

@@ -10,14 +10,14 @@ from switchboard_shared.topology import DELAYS_SECONDS, WORK_QUEUES, declare_top
 DECLARE = (
     "import sys; from kombu import Connection; "
     "from switchboard_shared.topology import declare_topology; "
-    "c = Connection(sys.argv[1]); declare_topology(c, 5); c.release()"
+    "c = Connection(sys.argv[1]); declare_topology(c); c.release()"
 )
 
 
 def test_declaring_twice_succeeds(amqp_url, broker):
     with Connection(amqp_url) as connection:
-        declare_topology(connection, 5)
-        declare_topology(connection, 5)
+        declare_topology(connection)
+        declare_topology(connection)
     for queue in WORK_QUEUES:
         assert broker.depth(queue.name) == 0
         assert broker.depth(queue.dead_letter_queue) == 0
