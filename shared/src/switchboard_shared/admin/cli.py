@@ -15,7 +15,12 @@ from importlib.metadata import entry_points
 from typing import ClassVar
 
 from switchboard_shared.admin import broker_view, dead_letters
-from switchboard_shared.config import AmqpSettings, DatabaseSettings, load_settings
+from switchboard_shared.config import (
+    AmqpSettings,
+    DatabaseSettings,
+    describe_settings,
+    load_settings,
+)
 from switchboard_shared.errors import ConfigError
 
 
@@ -46,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("queue", help="the work queue, e.g. inbox.messages")
     replay.add_argument("-n", "--limit", type=int, default=None, help="at most this many")
     replay.set_defaults(run=_dlq_replay)
+
+    env = commands.add_parser("env", help="every environment variable, as a Markdown table")
+    env.set_defaults(run=_env)
 
     migrate = commands.add_parser("migrate", help="bring every service's tables up to date")
     migrate.set_defaults(run=_migrate)
@@ -79,6 +87,36 @@ def _migrate(args) -> int:
     schemas = migrations.upgrade_all(settings.database.url)
     print(f"migrated: {', '.join(schemas)}" if schemas else "no service with tables is installed")
     return 0
+
+
+def _env(args) -> int:
+    print(env_table())
+    return 0
+
+
+def env_table() -> str:
+    """The Markdown table of every variable read by the tool and each installed service."""
+    classes: list[tuple[str, type]] = [
+        ("switchboard-admin", AdminSettings),
+        ("switchboard-admin", MigrateSettings),
+    ]
+    for entry in sorted(entry_points(group="switchboard.settings"), key=lambda e: e.name):
+        classes.append((entry.name, entry.load()))
+    rows: dict[str, tuple[str, str, list[str]]] = {}
+    for service, cls in classes:
+        for name, default, help_text in describe_settings(cls):
+            users = rows.setdefault(name, (default, help_text, []))[2]
+            if service not in users:
+                users.append(service)
+    lines = ["| variable | default | used by | meaning |", "| --- | --- | --- | --- |"]
+    for name in sorted(rows, key=lambda n: (not _shared(n), n)):
+        default, help_text, users = rows[name]
+        lines.append(f"| `{name}` | {default or '(empty)'} | {', '.join(users)} | {help_text} |")
+    return "\n".join(lines)
+
+
+def _shared(name: str) -> bool:
+    return name.split("_")[1] in {"AMQP", "DATABASE", "BLOB", "LOG"}
 
 
 def _broker():
