@@ -1,0 +1,72 @@
+"""Find the exact source bytes of each MIME part, so attached messages keep their bytes.
+
+The stdlib parser turns message/rfc822 and message/delivery-status parts into Message objects,
+and generating bytes from those again refolds headers and changes line endings: a forwarded
+mail or a bounce report would no longer be the bytes that arrived. This module splits the raw
+message along the same boundaries the parser used and maps each part to its body bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def split_header_body(raw: bytes) -> tuple[bytes, bytes]:
+    """Split an entity into its header block and its body (after the first empty line)."""
+    if raw.startswith((b"\n", b"\r\n")):
+        return b"", raw[2 if raw.startswith(b"\r\n") else 1 :]
+    match = _HEADER_END.search(raw)
+    if match is None:
+        return raw, b""
+    return raw[: match.start()], raw[match.end() :]
+
+
+def split_multipart(body: bytes, boundary: str) -> list[bytes]:
+    """Return the parts between the delimiter lines of `boundary` (RFC 2046 5.1.1)."""
+    token = re.escape(boundary.encode("ascii", "surrogateescape"))
+    # The line break before a delimiter belongs to the delimiter, not to the part.
+    delimiter = re.compile(rb"(?:\A|\r?\n)--" + token + rb"(--)?[ \t]*(?=\r?\n|\Z)")
+    parts: list[bytes] = []
+    start: int | None = None
+    for match in delimiter.finditer(body):
+        if start is not None:
+            parts.append(body[start : match.start()])
+        if match.group(1):
+            return parts
+        end = match.end()
+        if body.startswith(b"\r\n", end):
+            end += 2
+        elif body.startswith(b"\n", end):
+            end += 1
+        start = end
+    if start is not None:
+        parts.append(body[start:])
+    return parts
+
+
+def locate_raw_bodies(raw: bytes, msg: Message) -> dict[int, bytes]:
+    """Map `id(part)` to the raw (still transfer-encoded) body bytes of each part found."""
+    found: dict[int, bytes] = {}
+    _visit(msg, split_header_body(raw)[1], found, 0)
+    return found
+
+
+def _visit(part: Message, body: bytes, found: dict[int, bytes], depth: int) -> None:
+    found[id(part)] = body
+    children = part.get_payload()
+    if depth > 50 or not isinstance(children, list):
+        return
+    if part.get_content_maintype() == "multipart":
+        boundary = part.get_boundary()
+        if not boundary:
+            return
+        chunks = split_multipart(body, boundary)
+        if len(chunks) != len(children):
+            return  # the parser repaired something we cannot follow: no bytes for this subtree
+        for child, chunk in zip(children, chunks, strict=True):
+            _visit(child, split_header_body(chunk)[1], found, depth + 1)
+    elif part.get_content_type() in ("message/rfc822", "message/global") and len(children) == 1:
+        _visit(children[0], split_header_body(body)[1], found, depth + 1)
