@@ -1,0 +1,1 @@
+"""Switchboard's social-ingest service: signed webhooks in, `message.received` events out."""
