@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: test run lint bench clean bootstrap services lock
+.PHONY: test run lint bench docs clean bootstrap services lock
 
 test: bootstrap services ## the whole suite against the local RabbitMQ and PostgreSQL
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -18,6 +18,9 @@ lint: bootstrap ## ruff, as CI would see it
 bench: bootstrap services ## writes bench/results.json and BENCHMARKS.md
 	@if [[ -f bench/run.py ]]; then $(VENV)/bin/python bench/run.py; \
 	else echo "make bench: no bench/run.py yet, nothing to run"; fi
+
+docs: bootstrap ## the README's environment table, from the installed settings classes
+	$(VENV)/bin/switchboard-admin env --update README.md
 
 bootstrap: ## .venv with the dev tools and every package editable (a no-op when up to date)
 	@scripts/bootstrap.sh

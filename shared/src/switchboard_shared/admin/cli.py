@@ -12,6 +12,7 @@ import json
 import sys
 from dataclasses import asdict, dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import ClassVar
 
 from switchboard_shared.admin import broker_view, dead_letters
@@ -53,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     replay.set_defaults(run=_dlq_replay)
 
     env = commands.add_parser("env", help="every environment variable, as a Markdown table")
+    env.add_argument(
+        "--update",
+        metavar="FILE",
+        type=Path,
+        help=f"replace the table between {ENV_TABLE_START} and {ENV_TABLE_END} in FILE",
+    )
     env.set_defaults(run=_env)
 
     migrate = commands.add_parser("migrate", help="bring every service's tables up to date")
@@ -70,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+# The README's environment table lives between these markers (`make docs` refreshes it).
+ENV_TABLE_START = "<!-- switchboard-admin env -->"
+ENV_TABLE_END = "<!-- /switchboard-admin env -->"
 
 
 @dataclass(frozen=True)
@@ -90,8 +102,24 @@ def _migrate(args) -> int:
 
 
 def _env(args) -> int:
-    print(env_table())
+    if args.update is None:
+        print(env_table())
+        return 0
+    text = args.update.read_text(encoding="utf-8")
+    updated = replace_env_table(text, env_table())
+    if updated != text:
+        args.update.write_text(updated, encoding="utf-8")
+        print(f"{args.update}: environment table updated")
     return 0
+
+
+def replace_env_table(document: str, table: str) -> str:
+    """Put `table` between the env-table markers of a Markdown document."""
+    start, end = document.find(ENV_TABLE_START), document.find(ENV_TABLE_END)
+    if start < 0 or end < start:
+        raise ValueError(f"no {ENV_TABLE_START} ... {ENV_TABLE_END} markers in the document")
+    head = document[: start + len(ENV_TABLE_START)]
+    return f"{head}\n{table}\n{document[end:]}"
 
 
 def env_table() -> str:
