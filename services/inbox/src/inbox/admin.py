@@ -1,0 +1,5 @@
+"""Placeholder until create-agent lands."""
+
+
+def register(commands) -> None:
+    """Register inbox's switchboard-admin subcommands."""
