@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A Dovecot IMAP server for the email-ingest tests and benchmark, self-contained under var/dovecot/:
 # its own config, base and state dirs, log, users (passwd-file) and maildirs, listening on
-# 127.0.0.1:${SWITCHBOARD_DOVECOT_PORT:-10143} with plaintext logins, so it never clashes with a
-# system Dovecot. Installs dovecot-imapd if missing, starts it unless it already answers, and
+# 127.0.0.1 with plaintext logins, so it never clashes with a system Dovecot. The port is
+# $SWITCHBOARD_DOVECOT_PORT, else one in 10143-11142 derived from the checkout's path, so two
+# checkouts on one machine (a developer's and CI's fresh clone) each talk to their own server;
+# `scripts/dovecot.sh port` prints it. Installs dovecot-imapd if missing, starts it unless it already answers, and
 # waits until it does. Idempotent and quiet on success.
 #
 # Users: one `name:{PLAIN}password` line each in var/dovecot/users; Dovecot re-reads the file
@@ -10,8 +12,12 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PORT=${SWITCHBOARD_DOVECOT_PORT:-10143}
+PORT=${SWITCHBOARD_DOVECOT_PORT:-$((10143 + $(printf %s "$PWD" | cksum | cut -d' ' -f1) % 1000))}
 VAR=$PWD/var/dovecot
+if [[ ${1:-} == port ]]; then
+    echo "$PORT"
+    exit 0
+fi
 CONF=$VAR/dovecot.conf
 
 die() { echo "dovecot: $*" >&2; exit 1; }
@@ -127,8 +133,11 @@ if answers; then
     fi
     exit 0
 fi
+# Our master is alive but not answering here: it listens where an older config said. Reload.
+if pgrep -F "$VAR/run/master.pid" >/dev/null 2>&1; then
+    dovecot -c "$CONF" reload || die "reload failed (see $VAR/dovecot.log)"
 # Not $(dovecot ...): the daemon keeps the captured stdout open, so that would never return.
-if ! dovecot -c "$CONF" >"$VAR/start.log" 2>&1; then
+elif ! dovecot -c "$CONF" >"$VAR/start.log" 2>&1; then
     # A master from an earlier run may still hold the pid file while not answering yet.
     pgrep -F "$VAR/run/master.pid" >/dev/null 2>&1 ||
         die "could not start: $(<"$VAR/start.log") (config $CONF, log $VAR/dovecot.log)"

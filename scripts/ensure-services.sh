@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Make sure the local RabbitMQ and PostgreSQL are installed and running, with the `switchboard`
-# vhost and database that `make run` uses (tests make their own throwaway ones). Idempotent and
-# quiet when all is well; about a second then, most of it rabbitmqctl starting its Erlang VM.
+# Make sure the local RabbitMQ, PostgreSQL and Dovecot are installed and running, with the
+# `switchboard` vhost and database that `make run` uses (tests make their own throwaway ones).
+# Idempotent and quiet when all is well; about a second then, most of it rabbitmqctl starting
+# its Erlang VM.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -71,9 +72,10 @@ ensure_database() {
     [[ $exists == 1 ]] || createdb -w "$DATABASE"
 }
 
-# Dovecot, for the IMAP tests and email-ingest-imap: the IMAP issue fills this in.
+# Dovecot (scripts/dovecot.sh port), for the IMAP tests and benchmark and `email-ingest imap` under
+# `make run`: dovecot.sh installs dovecot-imapd if missing, and starts it unless it answers.
 ensure_dovecot() {
-    :
+    scripts/dovecot.sh
 }
 
 scripts/apt-packages.sh

@@ -30,7 +30,8 @@ from tests.support.waiting import wait_for
 REPO = Path(__file__).resolve().parents[3]
 DOVECOT_DIR = REPO / "var" / "dovecot"
 HOST = "127.0.0.1"
-PORT = int(os.environ.get("SWITCHBOARD_DOVECOT_PORT", "10143"))
+# This checkout's own Dovecot (scripts/dovecot.sh picks the port).
+PORT = int(subprocess.check_output([str(REPO / "scripts" / "dovecot.sh"), "port"], text=True))
 ADDRESS = "support@example.com"
 
 
