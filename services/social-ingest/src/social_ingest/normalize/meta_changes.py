@@ -30,11 +30,11 @@ def normalize_change(change: dict, where: str, inbox: MetaInbox, result: Normali
 def _feed(value: dict, where: str, inbox: MetaInbox, result: Normalized) -> None:
     item, verb = value.get("item"), value.get("verb")
     if item != "comment":
-        result.skip(f"feed item {item!r} is not a comment", where)
+        result.ignore(f"feed item {item!r} is not a comment", where)
         return
     if verb != "add":
         # Edits, removals and hides change a comment we already have: no new message.
-        result.skip(f"comment verb {verb!r}: only new comments are ingested", where)
+        result.ignore(f"comment verb {verb!r}: only new comments are ingested", where)
         return
     comment_id = as_id(value.get("comment_id"))
     if not comment_id:

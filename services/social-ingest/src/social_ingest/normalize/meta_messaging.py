@@ -92,7 +92,7 @@ def _message(
 ) -> None:
     if msg.get("is_deleted"):
         # An unsend: the schema has no deletion event; the archived body keeps the fact.
-        result.skip("message unsent by its author (is_deleted)", where)
+        result.ignore("message unsent by its author (is_deleted)", where)
         return
     # An echo is a message the account itself sent: the customer is its recipient.
     echo = bool(msg.get("is_echo"))

@@ -18,10 +18,16 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Skipped:
-    """An event (or a whole body) that produced nothing, with the reason to log and archive."""
+    """An event (or a whole body) that produced nothing, with the reason to log.
+
+    `parked` is False for events left out by design (a like, an edit, a retweet): those are
+    only logged. The others (malformed, unknown kinds, unconfigured accounts) are also
+    parked in `switchboard.rejected` with the archived body's sha256, for someone to look at.
+    """
 
     reason: str
     where: str = ""
+    parked: bool = True
 
 
 @dataclass(frozen=True)
@@ -86,8 +92,17 @@ class Normalized:
             self.skip(f"normalized status is invalid: {exc.reason}", where)
 
     def skip(self, reason: str, where: str = "") -> None:
-        """Record that something produced no event, and why."""
+        """Record that something could not become an event, and why."""
         self.skipped.append(Skipped(reason, where))
+
+    def ignore(self, reason: str, where: str = "") -> None:
+        """Record that something is left out by design (logged, not parked), and why."""
+        self.skipped.append(Skipped(reason, where, parked=False))
+
+    @property
+    def parked(self) -> list[Skipped]:
+        """The skips someone should look at: everything not left out by design."""
+        return [s for s in self.skipped if s.parked]
 
     def extend(self, other: Normalized) -> None:
         """Append another result, re-indexing its media."""

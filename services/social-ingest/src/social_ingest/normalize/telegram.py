@@ -49,7 +49,7 @@ def normalize(
         if isinstance(data.get("callback_query"), dict):
             _callback(data["callback_query"], data.get("update_id"), where, bot, ctx, result)
         elif any(kind in data for kind in _EDIT_KINDS):
-            result.skip("an edit of a message already ingested", where)
+            result.ignore("an edit of a message already ingested", where)
         else:
             kinds = sorted(k for k in data if k != "update_id") or ["nothing"]
             result.skip(f"telegram update kind not ingested: {', '.join(kinds)}", where)

@@ -118,7 +118,7 @@ def _message(
         result.skip("whatsapp message without from", where)
         return
     if kind in _NOT_MESSAGES:
-        result.skip(f"whatsapp {kind}: {_NOT_MESSAGES[kind]}", where)
+        result.ignore(f"whatsapp {kind}: {_NOT_MESSAGES[kind]}", where)
         return
     text, media, extra = _content(msg, kind)
     defects = [f"whatsapp error: {_error_text(e)}" for e in msg.get("errors") or []]
@@ -201,7 +201,7 @@ def _contacts(cards: object) -> str:
 def _status(st: dict, where: str, number: WhatsAppNumber, ctx: Context, result: Normalized) -> None:
     state = st.get("status")
     if state not in _STATUSES:
-        result.skip(f"whatsapp status {state!r} is not tracked", where)
+        result.ignore(f"whatsapp status {state!r} is not tracked", where)
         return
     errors = st.get("errors") or []
     result.add_status(

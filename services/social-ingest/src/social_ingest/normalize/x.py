@@ -50,13 +50,13 @@ def normalize(
         elif key == "direct_message_mark_read_events":
             each(data[key], key, result, lambda e, p: _read(e, p, account, ctx, result))
         else:
-            result.skip(f"X {key} are not ingested", key)
+            result.ignore(f"X {key} are not ingested", key)
     return result
 
 
 def _tweet(tweet: dict, where: str, account: XAccount, ctx: Context, result: Normalized) -> None:
     if "retweeted_status" in tweet:
-        result.skip("a retweet: nothing was said to answer", where)
+        result.ignore("a retweet: nothing was said to answer", where)
         return
     tweet_id = as_id(tweet.get("id_str")) or as_id(tweet.get("id"))
     user = obj(tweet.get("user"))
@@ -129,7 +129,7 @@ def _dm(
     result: Normalized,
 ) -> None:
     if event.get("type") != "message_create":
-        result.skip(f"X direct message event {event.get('type')!r} is not ingested", where)
+        result.ignore(f"X direct message event {event.get('type')!r} is not ingested", where)
         return
     create = obj(event.get("message_create"))
     sender = as_id(create.get("sender_id"))
@@ -184,7 +184,7 @@ def _dm(
 def _read(event: dict, where: str, account: XAccount, ctx: Context, result: Normalized) -> None:
     reader = as_id(event.get("sender_id"))
     if reader == account.user_id:
-        result.skip("the account read a customer's DMs: not a delivery status", where)
+        result.ignore("the account read a customer's DMs: not a delivery status", where)
         return
     result.add_status(
         status(

@@ -1,0 +1,1 @@
+"""The HTTP layer: one blueprint per network, all answering through `acceptance`."""
