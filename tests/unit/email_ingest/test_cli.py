@@ -1,8 +1,12 @@
-"""`email-ingest parse FILE...` prints the normalized JSON of each file."""
+"""`email-ingest parse FILE...` prints each file as JSON; `email-ingest imap` runs the poller."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from email_ingest.cli import main
 
@@ -48,3 +52,41 @@ def test_parse_reports_files_that_are_not_email(tmp_path, capsys) -> None:
     assert status == 1
     assert "bad.pdf: not an email: payload is a PDF file" in captured.err
     assert json.loads(captured.out)["payload"]["subject"] == "Hello"
+
+
+def run_installed(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run the `email-ingest` script the package installs, as compose and Procfile.local do."""
+    script = Path(sys.executable).with_name("email-ingest")
+    return subprocess.run(
+        [str(script), *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_imap_help_describes_the_poller() -> None:
+    """`email-ingest imap --help` exits 0 and says what the command does."""
+    result = run_installed("imap", "--help", env={"PATH": os.environ["PATH"]})
+    assert result.returncode == 0, result.stderr
+    assert "SWITCHBOARD_EMAIL_INGEST_MAILBOXES_FILE" in result.stdout
+
+
+def test_imap_without_settings_names_what_is_missing() -> None:
+    """An empty environment exits 2 and lists every required setting, without a traceback."""
+    result = run_installed("imap", env={"PATH": os.environ["PATH"]})
+    assert result.returncode == 2
+    assert "SWITCHBOARD_AMQP_URL is required" in result.stderr
+    assert "SWITCHBOARD_DATABASE_URL is required" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_imap_without_a_mailboxes_file_says_so(tmp_path) -> None:
+    """With the shared settings but no mailboxes file, the one missing setting is named."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "SWITCHBOARD_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/unused",
+        "SWITCHBOARD_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/unused",
+        "SWITCHBOARD_BLOB_DIR": str(tmp_path),
+        "SWITCHBOARD_EMAIL_INGEST_INGRESS_TOKEN": "unused",
+    }
+    result = run_installed("imap", env=env)
+    assert result.returncode == 2
+    assert "SWITCHBOARD_EMAIL_INGEST_MAILBOXES_FILE is required" in result.stderr

@@ -151,6 +151,29 @@ def test_nul_characters_never_reach_the_payload() -> None:
     assert payload["text"] == "ab" and payload["subject"] == "xy"
 
 
+@pytest.mark.parametrize(
+    ("content_type", "defect"),
+    [
+        ("text/plain; charset=UTF\x00-8", "unknown charset"),  # found by the fuzz test
+        ("text/plain; charset*=utf-8''utf-8", None),  # RFC 2231 form: the stdlib gets a tuple
+    ],
+)
+def test_8bit_body_with_an_odd_charset_parameter_is_read(content_type: str, defect) -> None:
+    """A charset name the stdlib's own decode chokes on still gives the body, not a failure."""
+    payload = parse(
+        build_mail("Hällo\n".encode(), content_type=content_type, headers={"MIME-Version": None})
+    ).payload
+    assert payload["text"] == "Hällo\n"
+    assert not any(d.startswith("parser failure") for d in payload["defects"])
+    assert defect is None or any(defect in d for d in payload["defects"])
+
+
+def test_base64_body_with_stray_8bit_bytes_is_decoded() -> None:
+    """Junk bytes inside base64 are skipped like any other non-alphabet character."""
+    raw = build_mail(b"SGVs\xff\xfebG8=\r\n", extra=b"Content-Transfer-Encoding: base64\r\n")
+    assert parse(raw).payload["text"] == "Hello"
+
+
 def test_junk_line_before_headers_and_unindented_header_lines() -> None:
     """A gateway banner before the headers and a wrapped header without indent are repaired."""
     raw = b"---- Original email message ----\r\n" + build_mail(

@@ -14,7 +14,7 @@ from email.parser import BytesParser
 
 from email_ingest.charsets import decode_bytes
 from email_ingest.headers import HeaderDecoder
-from email_ingest.raw_parts import locate_raw_bodies
+from email_ingest.raw_parts import locate_raw_bodies, stored_payload
 from email_ingest.uuencode import extract_uuencoded
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class BodyCollector:
         if depth > MAX_DEPTH:
             self.defects.append(f"MIME nesting deeper than {MAX_DEPTH} levels ignored")
             return
-        payload = part.get_payload()
+        payload = stored_payload(part)
         maintype = part.get_content_maintype()
         if maintype == "multipart":
             if isinstance(payload, list):
@@ -178,7 +178,7 @@ class BodyCollector:
 
     def _repair_multipart(self, part: Message) -> Message | None:
         """Re-split a multipart whose boundary is missing or wrong, guessing it from the body."""
-        body = part.get_payload()
+        body = stored_payload(part)
         if not isinstance(body, str):
             return None
         candidates = Counter(m.group(1) for m in _BOUNDARY_LINE.finditer(body))
@@ -198,7 +198,7 @@ class BodyCollector:
 
 
 def _payload_bytes(part: Message) -> bytes:
-    payload = part.get_payload()
+    payload = stored_payload(part)
     if isinstance(payload, str) and str(
         part.get("Content-Transfer-Encoding", "")
     ).strip().lower() == ("base64"):
@@ -240,7 +240,7 @@ def unflow(text: str, *, delete_space: bool = False) -> str:
 
 
 def _looks_html(part: Message) -> bool:
-    payload = part.get_payload()
+    payload = stored_payload(part)
     return isinstance(payload, str) and _LOOKS_HTML.match(payload) is not None
 
 

@@ -9,6 +9,7 @@ from email.message import Message
 from email.parser import BytesParser, HeaderParser
 
 from email_ingest.headers import message_ids
+from email_ingest.raw_parts import stored_payload
 
 _DAEMON_LOCALPARTS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
 _BOUNCE_SUBJECT = re.compile(
@@ -80,7 +81,7 @@ def _find_part(msg: Message, types: tuple[str, ...]) -> Message | None:
 
 
 def _dsn_blocks(part: Message) -> list[Message]:
-    payload = part.get_payload()
+    payload = stored_payload(part)
     if isinstance(payload, list):
         return payload
     data = part.get_payload(decode=True) or b""
@@ -130,7 +131,7 @@ def _original_message_id(msg: Message, text: str, own_id: str | None) -> str | N
         content_type = part.get_content_type()
         headers: Message | None = None
         if content_type in ("message/rfc822", "message/global"):
-            payload = part.get_payload()
+            payload = stored_payload(part)
             if isinstance(payload, list) and payload:
                 headers = payload[0]
         elif content_type == "text/rfc822-headers":

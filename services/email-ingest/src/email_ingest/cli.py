@@ -1,4 +1,4 @@
-"""`email-ingest` command line: `parse FILE...` prints the normalized JSON of raw mails."""
+"""`email-ingest` command line: `parse FILE...` prints raw mails as JSON; `imap` polls mailboxes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from email_ingest import imap_worker
 from email_ingest.errors import NotEmailError
 from email_ingest.mime_parser import parse_email
 from switchboard_shared.errors import InvalidEventError
@@ -48,6 +49,24 @@ def _register_parse(subcommands: argparse._SubParsersAction) -> None:
     parse.set_defaults(handler=_parse_files)
 
 
+def _register_imap(subcommands: argparse._SubParsersAction) -> None:
+    imap = subcommands.add_parser(
+        "imap",
+        help="poll the IMAP mailboxes of the mailboxes file until SIGTERM",
+        description=(
+            "Poll the mailboxes listed in SWITCHBOARD_EMAIL_INGEST_MAILBOXES_FILE and publish"
+            " every new mail as message.received; replicas share the mailboxes through leases"
+            " in PostgreSQL. Settings come from the environment (see `switchboard-admin env`)."
+            " SIGTERM finishes the batch in hand and exits 0; a bad setting exits 2."
+        ),
+    )
+    imap.set_defaults(handler=_run_imap)
+
+
+def _run_imap(_args: argparse.Namespace) -> int:
+    return imap_worker.main()
+
+
 def _parse_files(args: argparse.Namespace) -> int:
     status = 0
     received_at = args.received_at or datetime.now(UTC)
@@ -81,8 +100,8 @@ def _aware_datetime(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-# Subcommands in the order `--help` lists them; `imap` and `serve` join here.
-_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_register_parse]
+# Subcommands in the order `--help` lists them.
+_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_register_parse, _register_imap]
 
 
 if __name__ == "__main__":

@@ -47,6 +47,18 @@ def split_multipart(body: bytes, boundary: str) -> list[bytes]:
     return parts
 
 
+def stored_payload(part: Message) -> list[Message] | str:
+    """The parsed payload: the child parts, or the body with 8-bit bytes surrogate-escaped.
+
+    Use this, not `get_payload()`: for an 8-bit body that decodes with the charset parameter
+    and catches only LookupError, so a charset name with a NUL (ValueError) or in RFC 2231
+    form (a tuple: TypeError) crashes it, and the U+FFFD it leaves make a base64 body with
+    stray 8-bit bytes unreadable. Here the bytes stay as they arrived, for our own decoding.
+    """
+    payload = part._payload  # compat32 keeps the body here; no public accessor leaves it as is
+    return payload if isinstance(payload, list | str) else ""
+
+
 def locate_raw_bodies(raw: bytes, msg: Message) -> dict[int, bytes]:
     """Map `id(part)` to the raw (still transfer-encoded) body bytes of each part found."""
     found: dict[int, bytes] = {}
@@ -56,7 +68,7 @@ def locate_raw_bodies(raw: bytes, msg: Message) -> dict[int, bytes]:
 
 def _visit(part: Message, body: bytes, found: dict[int, bytes], depth: int) -> None:
     found[id(part)] = body
-    children = part.get_payload()
+    children = stored_payload(part)
     if depth > 50 or not isinstance(children, list):
         return
     if part.get_content_maintype() == "multipart":
