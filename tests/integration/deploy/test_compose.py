@@ -136,7 +136,7 @@ def test_gunicorn_is_a_dependency_of_every_http_service_that_exists(services):
     # The image installs only what pyproject.toml files declare; compose runs gunicorn.
     shared = tomllib.loads((REPO / "shared/pyproject.toml").read_text())["project"]
     for name, service in services.items():
-        if service.get("command", [None])[0] != "gunicorn":
+        if (service.get("command") or [None])[0] != "gunicorn":
             continue
         package = service["command"][-1].split(".", 1)[0]
         project_dir = REPO / "services" / package.replace("_", "-")

@@ -88,12 +88,12 @@ def test_restarts_halfway_through_a_backlog_lose_nothing_and_repeat_one_batch_at
 
     # Killed mid-import: the batch in flight may come again, never more than that batch.
     first = workers.start()
-    wait_for(progressed(150), 30, interval=0.01, message="a third of the backlog")
+    wait_for(progressed(100), 30, interval=0.01, message="a fifth of the backlog")
     first.kill()
     assert cursor_of(imap_database, imap_user) < total, "killed before the end"
     # Stopped mid-import: SIGTERM finishes the batch in hand, so nothing repeats.
     second = workers.start()
-    wait_for(progressed(len(set(seen)) + 150), 30, interval=0.01, message="two thirds")
+    wait_for(progressed(len(set(seen)) + 100), 30, interval=0.01, message="two fifths")
     assert second.terminate() == 0
     repeats_before_sigterm = len(seen) - len(set(seen))
     seen.extend(published_ids(broker))
