@@ -6,9 +6,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 export PATH="$PWD/.venv/bin:$PATH"
+# The environment file: deploy/local.env, or another (the make run test points it at its own
+# vhost and database).
+ENV_FILE=${SWITCHBOARD_LOCAL_ENV:-deploy/local.env}
 set -a
 # shellcheck source=../deploy/local.env
-. deploy/local.env
+. "$ENV_FILE"
 set +a
 
 die() { echo "run-local: $*" >&2; exit 1; }
@@ -19,7 +22,8 @@ seed_demo_data() {
 }
 
 # installed COMMAND: is the program of this Procfile command installed yet? A gunicorn app
-# counts once its module exists; a subcommand once `program subcommand --help` succeeds.
+# counts once its module exists; a console script once its function imports; a subcommand
+# once `program subcommand --help` succeeds.
 installed() {
     local words
     read -r -a words <<<"$1"
@@ -30,12 +34,37 @@ installed() {
         return
     fi
     command -v "${words[0]}" >/dev/null || return 1
+    # A console script counts once the code it runs imports (a package may land in steps).
+    python - "${words[0]}" >/dev/null 2>&1 <<'PYTHON' || return 1
+import sys
+from importlib.metadata import entry_points
+
+found = entry_points(group="console_scripts", name=sys.argv[1])
+for entry in found:
+    entry.load()
+PYTHON
     if [[ ${#words[@]} -gt 1 && ${words[1]} != -* ]]; then
         "${words[0]}" "${words[1]}" --help >/dev/null 2>&1
     fi
 }
 
+# The demo mailbox: a user of the local test Dovecot (make services started it) that
+# email-ingest-imap polls. Mail appended to it (any IMAP client, or curl --upload-file) shows up
+# in the inbox.
+demo_mailbox() {
+    local port users=var/dovecot/users
+    port=$(scripts/dovecot.sh port)
+    grep -q '^support:' "$users" 2>/dev/null || echo 'support:{PLAIN}support' >>"$users"
+    cat >var/mailboxes.json <<JSON
+[{"name": "demo-support", "address": "support@switchboard.localhost", "host": "127.0.0.1",
+  "port": $port, "security": "none", "user": "support", "password_env": "DEMO_IMAP_PASSWORD"}]
+JSON
+    export SWITCHBOARD_EMAIL_INGEST_MAILBOXES_FILE=var/mailboxes.json DEMO_IMAP_PASSWORD=support
+    demo_imap="imap://support:support@127.0.0.1:$port"
+}
+
 mkdir -p "$SWITCHBOARD_BLOB_DIR"
+demo_mailbox
 # Metric files of a previous run would be added to this run's figures.
 rm -rf var/prometheus
 mkdir -p var/prometheus/{inbox-api,email-ingest,social-ingest}
@@ -73,6 +102,7 @@ for name in "${started[@]}"; do
     echo "  ${urls[$name]:-$name}"
 done
 [[ ${#missing[@]} -eq 0 ]] || echo "  not installed yet: ${missing[*]}"
+echo "  demo mailbox            $demo_imap (polled by email-ingest-imap)"
 echo "  RabbitMQ vhost switchboard on 127.0.0.1:5672, PostgreSQL database switchboard"
 # -e: honcho would otherwise read a .env meant for docker compose.
-exec honcho start -f "$procfile" -d . -e deploy/local.env
+exec honcho start -f "$procfile" -d . -e "$ENV_FILE"
