@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
+from psycopg_pool import ConnectionPool
 
 from inbox.config import InboxSettings
 from switchboard_shared.config import (
@@ -17,7 +20,10 @@ from switchboard_shared.config import (
     LogSettings,
     Secret,
 )
+from switchboard_shared.consumer import ConsumedEvent
+from switchboard_shared.database import connection_pool
 from switchboard_shared.migrations import MigrationSet, upgrade
+from switchboard_shared.schemas import MESSAGE_RECEIVED, Event, EventType
 
 TABLES = (
     "outbox, audit_log, attachments, messages, contact_merges, contact_identities, "
@@ -53,4 +59,35 @@ def inbox_settings(
         secret_key=Secret("test-secret-key"),
         email_domain="inbox.example.com",
         outbox_poll_seconds=0.2,
+    )
+
+
+@pytest.fixture
+def pool(inbox_settings: InboxSettings) -> Iterator[ConnectionPool]:
+    """A connection pool to the test database, as the worker and the API use."""
+    pool = connection_pool(inbox_settings.database, "inbox-test")
+    yield pool
+    pool.close()
+
+
+def count(db: psycopg.Connection, table: str, where: str = "TRUE") -> int:
+    """Rows of an inbox table matching a condition written by the test."""
+    query = sql.SQL("SELECT count(*) FROM inbox.{} WHERE {}").format(
+        sql.Identifier(table), sql.SQL(where)
+    )
+    return db.execute(query).fetchone()[0]
+
+
+def consumed(payload: dict, kind: EventType = MESSAGE_RECEIVED) -> ConsumedEvent:
+    """An event as the consumer hands it over: round-tripped through JSON and loaded."""
+    event = Event(kind, payload)
+    return ConsumedEvent(
+        type=kind,
+        payload=kind.load(json.loads(json.dumps(kind.validate(payload)))),
+        event_id=event.event_id,
+        trace_id=event.trace_id,
+        queue="inbox.messages",
+        routing_key=event.routing_key,
+        attempt=0,
+        redelivered=False,
     )
