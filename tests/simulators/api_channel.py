@@ -1,4 +1,4 @@
-"""The API channel (services/social-ingest/API_CHANNEL.md): signed JSON messages."""
+"""The API channel (services/social-ingest/README.md, "The API channel"): signed JSON messages."""
 
 from __future__ import annotations
 

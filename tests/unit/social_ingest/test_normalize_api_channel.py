@@ -99,7 +99,7 @@ def test_invalid_requests_are_skipped_with_the_field_errors(accounts, ctx, body,
 
 
 def test_the_documented_example_is_accepted(accounts, ctx) -> None:
-    doc = Path(__file__).resolve().parents[3] / "services/social-ingest/API_CHANNEL.md"
+    doc = Path(__file__).resolve().parents[3] / "services/social-ingest/README.md"
     example = find(json_blocks(doc), id="form-0001")
     result = run(encode(example), accounts, ctx)
     assert result.skipped == []

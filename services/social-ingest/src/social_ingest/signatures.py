@@ -128,7 +128,7 @@ def verify_telegram(header: str | None, secret_token: str) -> Verdict:
 
 
 def api_signature(raw_body: bytes, secret: str, timestamp: int) -> str:
-    """Return `sha256=<hex>` over `<timestamp>.<raw body>`, as API_CHANNEL.md specifies."""
+    """Return `sha256=<hex>` over `<timestamp>.<raw body>` (the README's API channel section)."""
     # The timestamp is inside the signed bytes, so a captured request cannot be replayed
     # later with a fresh timestamp header.
     message = str(int(timestamp)).encode("ascii") + b"." + raw_body

@@ -1,6 +1,7 @@
 """The API channel: any source (a web form, a chat widget, an app) posting documented JSON.
 
-The format is specified in API_CHANNEL.md; the schemas below are that specification.
+The format is specified in the README's "The API channel" section; the schemas below are
+that specification.
 """
 
 from __future__ import annotations
