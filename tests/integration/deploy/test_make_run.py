@@ -23,7 +23,20 @@ READY_URLS = {
     "social-ingest": "http://127.0.0.1:8002/readyz",
     "notifier": "http://127.0.0.1:9004/readyz",
 }
-STARTED = re.compile(r"^\S+ system\s+\| (\S+)\.1 started", re.MULTILINE)
+STARTED = re.compile(r"^\S+ system\s+\| (\S+)\.1 started \(pid=(\d+)\)", re.MULTILINE)
+
+
+def started_pids(log_path: Path) -> list[str]:
+    """The pids honcho reported for the processes it started."""
+    return [pid for _name, pid in STARTED.findall(log_path.read_text())]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def ready(url: str) -> bool:
@@ -66,33 +79,38 @@ def test_every_installed_process_starts_and_ctrl_c_stops_them_all(local_env: Pat
             start_new_session=True,
         )
     try:
-        wait_for(
-            lambda: "email-ingest.1 started" in log_path.read_text() or run.poll() is not None,
-            timeout=120,
-            message="run-local.sh to start honcho",
-        )
-        started = set(STARTED.findall(log_path.read_text()))
+        procfile = REPO / "var" / "Procfile.local"  # what run-local.sh found installed
+
+        def all_started() -> bool:
+            if run.poll() is not None or "Ctrl-C stops" not in log_path.read_text():
+                return run.poll() is not None
+            expected = len(procfile.read_text().splitlines())
+            return len(STARTED.findall(log_path.read_text())) >= expected
+
+        wait_for(all_started, timeout=120, message="honcho to start every process")
+        started = dict(STARTED.findall(log_path.read_text()))
         assert run.poll() is None, log_path.read_text()
-        assert {"email-ingest", "email-ingest-imap", "mail"} <= started
-        for name in sorted(started & READY_URLS.keys()):
+        assert {"email-ingest", "email-ingest-imap", "mail"} <= started.keys()
+        for name in sorted(started.keys() & READY_URLS.keys()):
             wait_for(
                 lambda name=name: ready(READY_URLS[name]) or run.poll() is not None,
                 timeout=60,
                 message=f"{name} to be ready",
             )
             assert run.poll() is None, f"{name} took everything down:\n{log_path.read_text()}"
-        os.killpg(run.pid, signal.SIGINT)
-        run.wait(timeout=60)
     finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait()
+        # Ctrl-C (also when the test failed: honcho puts each process in a group of its own,
+        # so only honcho can stop them).
+        os.killpg(run.pid, signal.SIGINT)
+        try:
+            run.wait(timeout=60)
+        finally:
+            leftovers = [pid for pid in map(int, started_pids(log_path)) if alive(pid)]
+            for pid in leftovers:
+                os.kill(pid, signal.SIGKILL)
     output = log_path.read_text()
     for name in started:
         assert re.search(rf"\| {re.escape(name)}\.1 stopped", output), f"{name} did not stop"
-    leftovers = subprocess.run(
-        ["pgrep", "-g", str(run.pid)], capture_output=True, text=True, check=False
-    ).stdout.split()
     assert leftovers == [], f"processes left running: {leftovers}"
     for url in READY_URLS.values():
         assert not ready(url), f"{url} still answers"
