@@ -1,0 +1,1 @@
+"""Switchboard's notifier: consume reply.requested, send once per reply, publish delivery.status."""

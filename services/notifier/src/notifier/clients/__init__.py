@@ -1,0 +1,1 @@
+"""Outbound transports: SMTP and one client per network API."""

@@ -1,0 +1,3 @@
+from switchboard_shared.migrations import run_env
+
+run_env()
