@@ -123,7 +123,27 @@ EOF
     fi
 }
 
+# A Dovecot master left behind by an earlier checkout at this path (its directory deleted
+# and cloned anew, as CI does) still holds the port, serving users this checkout cannot add.
+stop_stray_master() {
+    pgrep -F "$VAR/run/master.pid" >/dev/null 2>&1 && return 0 # ours
+    local pids pid
+    pids=$(ss -ltnpH "sport = :$PORT" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
+    [[ -n $pids ]] || return 0
+    for pid in $pids; do
+        [[ $(ps -o comm= -p "$pid") == dovecot ]] ||
+            die "port $PORT is taken by $(ps -o comm= -p "$pid"); set SWITCHBOARD_DOVECOT_PORT"
+        kill "$pid" 2>/dev/null || true
+    done
+    for ((i = 0; i < 100; i++)); do
+        [[ -z $(ss -ltnH "sport = :$PORT") ]] && return 0
+        sleep 0.1
+    done
+    die "a stray Dovecot still holds port $PORT"
+}
+
 install_dovecot
+stop_stray_master
 changed=0
 write_config || changed=1
 if answers; then
