@@ -9,9 +9,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from inbox.app import create_app
 from inbox.config import InboxSettings
 from switchboard_shared.config import (
     AmqpSettings,
@@ -91,3 +94,15 @@ def consumed(payload: dict, kind: EventType = MESSAGE_RECEIVED) -> ConsumedEvent
         attempt=0,
         redelivered=False,
     )
+
+
+@pytest.fixture
+def app(inbox_settings: InboxSettings, pool: ConnectionPool, db: psycopg.Connection) -> Flask:
+    """The API over an emptied database."""
+    return create_app(inbox_settings, pool)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of the API."""
+    return app.test_client()

@@ -94,6 +94,7 @@ _STATEMENTS = [
         identity_ids      uuid[] NOT NULL,
         conversation_ids  uuid[] NOT NULL,
         message_ids       uuid[] NOT NULL,
+        detached_threads  jsonb NOT NULL DEFAULT '{}',
         merged_by         uuid REFERENCES agents,
         merged_at         timestamptz NOT NULL DEFAULT now(),
         undone_at         timestamptz
