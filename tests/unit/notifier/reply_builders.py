@@ -88,12 +88,12 @@ SOCIAL_CHANNELS = tuple(_SOCIAL)
 
 def social_reply(channel: str, **overrides: Any) -> dict:
     """An agent's reply on a social channel, addressed as channels.md's examples are."""
+    fields = {"visibility": "private", **_SOCIAL[channel]}
     payload = reply_requested(
         channel=channel,
-        visibility="private",
         text="Sorry about that, it ships tomorrow.",
         agent={"id": "agent-7", "display_name": "Grace Hopper"},
-        **_SOCIAL[channel],
+        **fields,
     )
     payload.update(overrides)
     return payload
