@@ -92,13 +92,22 @@ class Stopwatch:
         return elapsed
 
 
-def median_seconds(run: Callable[[], object], rounds: int, warmup: int = 1) -> float:
-    """Run `run` `warmup` times unmeasured, then `rounds` times; the median wall time."""
-    for _ in range(warmup):
-        run()
+def median_seconds(
+    run: Callable[[], object],
+    rounds: int,
+    warmup: int = 1,
+    setup: Callable[[], object] | None = None,
+) -> float:
+    """Run `run` `warmup` times unmeasured, then `rounds` times; the median wall time.
+
+    `setup`, if given, runs before every round, outside the timing (e.g. purging a queue).
+    """
     timings = []
-    for _ in range(rounds):
+    for round_number in range(warmup + rounds):
+        if setup is not None:
+            setup()
         watch = Stopwatch()
         run()
-        timings.append(watch.seconds)
+        if round_number >= warmup:
+            timings.append(watch.seconds)
     return statistics.median(timings)

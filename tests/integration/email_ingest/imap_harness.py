@@ -154,6 +154,20 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")
 
 
+def worker_env(amqp_url: str, database_url: str, blob_dir: Path) -> dict[str, str]:
+    """The environment of an IMAP worker process on this vhost, database and blob directory."""
+    return {
+        **os.environ,
+        "SWITCHBOARD_AMQP_URL": amqp_url,
+        "SWITCHBOARD_DATABASE_URL": database_url,
+        "SWITCHBOARD_BLOB_DIR": str(blob_dir),
+        "SWITCHBOARD_LOG_FORMAT": "text",
+        "SWITCHBOARD_EMAIL_INGEST_INGRESS_TOKEN": "unused-by-imap",
+        "SWITCHBOARD_EMAIL_INGEST_HEALTH_HOST": "127.0.0.1",
+        "SWITCHBOARD_EMAIL_INGEST_HEALTH_PORT": "0",
+    }
+
+
 class WorkerFactory:
     """Starts workers for a test with one environment; kills what is left at teardown."""
 
@@ -198,9 +212,14 @@ def dovecot() -> None:
 @pytest.fixture(scope="session")
 def imap_database(database_url: str) -> str:
     """The test database with email-ingest's tables."""
+    migrate(database_url)
+    return database_url
+
+
+def migrate(database_url: str) -> None:
+    """Create email-ingest's tables (cursors, leases) in a database."""
     directory = Path(email_ingest.__file__).parent / "migrations"
     upgrade(database_url, MigrationSet("email_ingest", str(directory)))
-    return database_url
 
 
 @pytest.fixture
@@ -212,19 +231,10 @@ def imap_user(dovecot) -> ImapUser:
 @pytest.fixture
 def workers(amqp_url, imap_database, broker, tmp_path) -> Iterator[WorkerFactory]:
     """Start IMAP worker processes against this run's vhost, database and Dovecot."""
-    env = {
-        **os.environ,
-        "SWITCHBOARD_AMQP_URL": amqp_url,
-        "SWITCHBOARD_AMQP_CONFIRM_TIMEOUT": "5",
-        "SWITCHBOARD_DATABASE_URL": imap_database,
-        "SWITCHBOARD_BLOB_DIR": str(tmp_path / "blobs"),
-        "SWITCHBOARD_BLOB_FSYNC": "false",
-        "SWITCHBOARD_LOG_FORMAT": "text",
-        "SWITCHBOARD_EMAIL_INGEST_INGRESS_TOKEN": "unused-by-imap",
-        "SWITCHBOARD_EMAIL_INGEST_HEALTH_HOST": "127.0.0.1",
-        "SWITCHBOARD_EMAIL_INGEST_HEALTH_PORT": "0",
-        "SWITCHBOARD_EMAIL_INGEST_IMAP_LEASE_SECONDS": "3",
-    }
+    env = worker_env(amqp_url, imap_database, tmp_path / "blobs")
+    env["SWITCHBOARD_AMQP_CONFIRM_TIMEOUT"] = "5"
+    env["SWITCHBOARD_BLOB_FSYNC"] = "false"
+    env["SWITCHBOARD_EMAIL_INGEST_IMAP_LEASE_SECONDS"] = "3"
     factory = WorkerFactory(env, tmp_path)
     yield factory
     factory.close()

@@ -1,0 +1,230 @@
+"""email.*: corpus parse rate, IMAP import rate from Dovecot, and the publish ceiling beside it.
+
+The import runs the real worker (`email-ingest imap`, production settings: blobs fsynced)
+against a 10,000-mail Dovecot mailbox written straight into its maildir, in a throwaway
+vhost and database, and counts until `inbox.messages` holds every mail. The ceiling
+publishes the same events with `publish_many` in batches of the worker's size, in the
+same run, so the report can say which of parsing and the broker bounds the import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pwd
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.support import (
+    REPO,
+    Stopwatch,
+    figure,
+    median_seconds,
+    rerun_command,
+    throwaway_database,
+    throwaway_vhost,
+)
+from email_ingest import NotEmailError, parse_email
+from switchboard_shared.blobstore import FilesystemBlobStore
+from switchboard_shared.publisher import Publisher
+from switchboard_shared.schemas import MESSAGE_RECEIVED, Event
+from tests.integration.email_ingest import imap_harness
+from tests.support.waiting import wait_for
+
+log = logging.getLogger(__name__)
+
+COMMAND = rerun_command("email")
+INBOX = "support@example.com"
+PARSE_ROUNDS = 5
+MAILBOX_SIZE = 10_000
+BODY_LINES = 20  # about 1.4 KB a mail, near the 1 KiB messages of design.md's limits
+BATCH = 100  # the worker's default imap_batch_size
+PUBLISH_ROUNDS = 3
+QUEUE = "inbox.messages"
+
+
+def measure() -> list[dict]:
+    """Parse figures first (quiet machine), then the IMAP import and its publish ceiling."""
+    return [*parse_figures(), *import_figures()]
+
+
+def corpus_mails() -> list[bytes]:
+    """Every raw mail of the corpus: Zammad, Chatwoot, talon replies and malformed MIME."""
+    root = Path(os.environ.get("SWITCHBOARD_CORPUS") or REPO.parent / "shared" / "corpus")
+    patterns = [
+        "zammad/mail/*.box",
+        "chatwoot/eml/*.eml",
+        "talon/standard_replies/*.eml",
+        "malformed-mime/mail_*",
+    ]
+    mails = [path.read_bytes() for pattern in patterns for path in sorted(root.glob(pattern))]
+    if not mails:
+        raise RuntimeError(f"no corpus at {root}: set SWITCHBOARD_CORPUS")
+    return mails
+
+
+def parse_all(mails: list[bytes]) -> None:
+    """Parse every mail as the ingestor would (non-email refused, as it would be)."""
+    received_at = datetime.now(UTC)
+    for raw in mails:
+        with contextlib.suppress(NotEmailError):
+            parse_email(raw, inbox=INBOX, received_at=received_at)
+
+
+def parse_figures() -> list[dict]:
+    """email.parse_msgs_per_s and email.parse_mb_per_s: the whole corpus, median of rounds."""
+    mails = corpus_mails()
+    seconds = median_seconds(lambda: parse_all(mails), PARSE_ROUNDS)
+    megabytes = sum(map(len, mails)) / 1e6
+    limit = (
+        f"CPU-bound Python on one core: {len(mails)} mails, {megabytes:.1f} MB; the stdlib MIME"
+        " parser, charset decoding and HTML sanitizing (nh3) take most of the time"
+    )
+    return [
+        figure("email.parse_msgs_per_s", len(mails) / seconds, "msg/s", COMMAND, limit),
+        figure("email.parse_mb_per_s", megabytes / seconds, "MB/s", COMMAND, limit),
+    ]
+
+
+def import_figures() -> list[dict]:
+    """email.imap_import_per_s and email.confirmed_publish_ceiling_per_s, in one run."""
+    subprocess.run([str(REPO / "scripts" / "dovecot.sh")], check=True)
+    mails = [
+        imap_harness.build_mail(i, "bench", body_lines=BODY_LINES) for i in range(MAILBOX_SIZE)
+    ]
+    with (
+        throwaway_vhost() as vhost,
+        throwaway_database() as database_url,
+        tempfile.TemporaryDirectory(prefix="email-bench-") as scratch,
+    ):
+        imap_harness.migrate(database_url)
+        user = imap_harness.new_user()
+        fill_maildir(user, mails)
+        import_rate = run_import(vhost, database_url, user, Path(scratch))
+        parse_rate, events = timed_parse(mails)
+        archive_rate = timed_archive(mails, Path(scratch) / "archive")
+        ceiling = publish_ceiling(vhost, events)
+    command = f"{COMMAND}  # {MAILBOX_SIZE:,} mails, batches of {BATCH}"
+    share = import_rate / ceiling
+    return [
+        figure(
+            "email.imap_import_per_s",
+            import_rate,
+            "msg/s",
+            command,
+            f"one sequential loop per mailbox: FETCH a batch, archive each mail (fsync,"
+            f" {archive_rate:,.0f}/s alone), parse ({parse_rate:,.0f}/s alone), publish the batch"
+            f" with every confirm in flight (ceiling {ceiling:,.0f}/s): {share:.0%} of the"
+            f" ceiling",
+        ),
+        figure(
+            "email.confirmed_publish_ceiling_per_s",
+            ceiling,
+            "msg/s",
+            command,
+            f"RabbitMQ's confirmed publish into a quorum queue (fsync per confirm batch),"
+            f" publish_many of the same {MAILBOX_SIZE:,} events in batches of {BATCH}, one"
+            " connection",
+        ),
+    ]
+
+
+def fill_maildir(user: imap_harness.ImapUser, mails: list[bytes]) -> None:
+    """Write the mails straight into the user's maildir; Dovecot indexes them on SELECT.
+
+    Seconds instead of minutes of APPEND; the messages are the same to an IMAP client.
+    """
+    with user.client() as client:
+        client.select_folder("INBOX")  # makes Dovecot create the maildir
+    maildir = imap_harness.DOVECOT_DIR / "mail" / user.name / "Maildir"
+    owner = maildir.stat()
+    stamp = int(time.time())
+    for index, raw in enumerate(mails):
+        # <time>.<unique>.<host>,S=<size>:2, is a delivered message; S= saves Dovecot a stat.
+        path = maildir / "cur" / f"{stamp}.M{index}P{os.getpid()}.bench,S={len(raw)}:2,"
+        path.write_bytes(raw)
+        if os.getuid() == 0:
+            os.chown(path, owner.st_uid, owner.st_gid)
+    with user.client() as client:
+        found = client.select_folder("INBOX", readonly=True)[b"EXISTS"]
+    if found != len(mails):
+        raise RuntimeError(f"Dovecot sees {found} of {len(mails)} mails in {maildir}")
+    log.info("maildir of %s filled with %d mails (owner %s)", user.name, found, _name(owner))
+
+
+def _name(owner: os.stat_result) -> str:
+    try:
+        return pwd.getpwuid(owner.st_uid).pw_name
+    except KeyError:
+        return str(owner.st_uid)
+
+
+def run_import(vhost, database_url: str, user: imap_harness.ImapUser, scratch: Path) -> float:
+    """Start `email-ingest imap`; messages/s from the first batch on the bus to the last."""
+    env = imap_harness.worker_env(vhost.url, database_url, scratch / "blobs")
+    factory = imap_harness.WorkerFactory(env, scratch)
+    factory.configure([user])
+    probe = vhost.probe()
+    worker = factory.start()
+    try:
+        first = wait_for(lambda: probe.depth(QUEUE), timeout=120, message="the first batch")
+        watch = Stopwatch()
+        wait_for(
+            lambda: probe.depth(QUEUE) >= MAILBOX_SIZE or worker.process.poll() is not None,
+            timeout=1800,
+            interval=0.05,
+            message=f"{MAILBOX_SIZE} messages in {QUEUE}",
+        )
+        seconds = watch.seconds
+        depth = probe.depth(QUEUE)
+        if depth < MAILBOX_SIZE:
+            raise RuntimeError(f"worker exited with {depth} imported:\n{worker.log()[-3000:]}")
+        if worker.terminate() != 0:
+            raise RuntimeError(f"worker did not stop cleanly:\n{worker.log()[-3000:]}")
+    finally:
+        worker.close()
+        probe.purge_all()
+        probe.close()
+    return (MAILBOX_SIZE - first) / seconds
+
+
+def timed_parse(mails: list[bytes]) -> tuple[float, list[Event]]:
+    """Parse the benchmark's mails alone; return (mails/s, their events)."""
+    received_at = datetime.now(UTC)
+    watch = Stopwatch()
+    events = [
+        Event(MESSAGE_RECEIVED, parse_email(raw, inbox=INBOX, received_at=received_at).payload)
+        for raw in mails
+    ]
+    return len(mails) / watch.seconds, events
+
+
+def timed_archive(mails: list[bytes], directory: Path) -> float:
+    """Archive the benchmark's mails as the worker does (fsync on); return mails/s."""
+    blobs = FilesystemBlobStore(directory, True)
+    watch = Stopwatch()
+    for raw in mails:
+        blobs.put(raw)
+    return len(mails) / watch.seconds
+
+
+def publish_ceiling(vhost, events: list[Event]) -> float:
+    """publish_many of the events in the worker's batches; median rate of a few rounds."""
+    publisher = Publisher(vhost.settings())
+    probe = vhost.probe()
+
+    def publish_all() -> None:
+        for start in range(0, len(events), BATCH):
+            publisher.publish_many(events[start : start + BATCH])
+
+    try:
+        seconds = median_seconds(publish_all, PUBLISH_ROUNDS, setup=probe.purge_all)
+    finally:
+        publisher.close()
+        probe.purge_all()
+        probe.close()
+    return len(events) / seconds
