@@ -9,10 +9,12 @@ import logging
 
 import pytest
 
+from email_ingest import ingestion
 from email_ingest.imap_state import Cursor, ImapState
 from email_ingest.imap_sync import LeaseLost, MailboxSync
 from email_ingest.ingestion import EmailIngestor
 from email_ingest.mailboxes import parse_mailboxes
+from email_ingest.mime_parser import parse_email
 from switchboard_shared.blobstore import FilesystemBlobStore
 from switchboard_shared.database import connection_pool
 from switchboard_shared.publisher import Publisher
@@ -111,15 +113,14 @@ def test_messages_that_cannot_become_events_are_parked_and_never_fetched_again(
     append_mails(imap_user, mails)
     sync = make_sync(imap_user)
     ingestor = sync.importer.ingestor
-    prepare = ingestor.prepare
 
-    def crashing_prepare(raw: bytes, inbox: str):
+    def crashing_parse(raw: bytes, **kwargs):
         # Stands for any parser fault that escapes the parser: the message is at fault.
         if b"X-Poison: yes" in raw:
             raise ValueError("parser bug")
-        return prepare(raw, inbox)
+        return parse_email(raw, **kwargs)
 
-    monkeypatch.setattr(ingestor, "prepare", crashing_prepare)
+    monkeypatch.setattr(ingestion, "parse_email", crashing_parse)
     assert sync.run(always) == 5
     payloads = [json.loads(body) for _, body in broker.take_all("inbox.messages")]
     assert [p["external_id"] for p in payloads] == [

@@ -74,7 +74,8 @@ def test_appended_mails_reach_the_bus_and_idle_wakes_the_worker(
 def test_restarts_halfway_through_a_backlog_lose_nothing_and_repeat_one_batch_at_most(
     imap_user, workers, broker, imap_database
 ):
-    total, batch = 500, 25
+    # Large enough that a fast worker is still mid-backlog when the test reacts.
+    total, batch = 2000, 25
     append_mails(imap_user, [build_mail(i, "backlog") for i in range(total)])
     workers.configure([imap_user], imap_batch_size=batch, imap_poll_seconds=1)
     seen: list[str] = []

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from email_ingest.errors import NotEmailError
-from email_ingest.mime_parser import parse_email
-from switchboard_shared.blobstore import BlobStore
+from email_ingest.mime_parser import ParsedEmail, parse_email
+from switchboard_shared.blobstore import BlobStore, sha256_hex
 from switchboard_shared.schemas import MESSAGE_RECEIVED, Event
 
 log = logging.getLogger(__name__)
+
+# Blob writes in flight at once while a batch is parsed (more gained nothing on a VM disk).
+ARCHIVE_THREADS = 16
 
 
 @dataclass(frozen=True)
@@ -69,18 +73,43 @@ class EmailIngestor:
         Non-email is parked in `switchboard.rejected` with the reason. Raises PublishError
         if anything was not confirmed, so the caller keeps its cursor where it was.
         """
+        parsed = self._archive_and_parse(items)
         events: list[Event] = []
         results: list[Ingested] = []
-        for raw, inbox in items:
-            try:
-                event = self.prepare(raw, inbox)
-            except NotEmailError as exc:
-                sha = self.archive(raw)
-                log.warning("not an email (%s); parked as %s", exc.reason, sha)
-                self.publisher.reject(self.source, f"not an email: {exc.reason}", sha)
-                results.append(Ingested(sha, None, exc.reason))
+        for (raw, _inbox), outcome in zip(items, parsed, strict=True):
+            if isinstance(outcome, NotEmailError):
+                sha = sha256_hex(raw)
+                log.warning("not an email (%s); parked as %s", outcome.reason, sha)
+                self.publisher.reject(self.source, f"not an email: {outcome.reason}", sha)
+                results.append(Ingested(sha, None, outcome.reason))
                 continue
+            event = Event(MESSAGE_RECEIVED, outcome.payload)
             events.append(event)
             results.append(Ingested(event.payload["raw_sha256"], event.payload))
         self.publisher.publish_many(events)
         return results
+
+    def _archive_and_parse(
+        self, items: Sequence[tuple[bytes, str]]
+    ) -> list[ParsedEmail | NotEmailError]:
+        """Parse the batch here while threads archive it; return once every blob is stored.
+
+        With fsync on, archiving one mail at a time cost more than parsing and publishing
+        it together (the import ran at a tenth of the broker's rate): fsyncs release the
+        GIL, overlap the parsing and each other, and the filesystem commits them in groups.
+        Raises OSError if any blob could not be stored; nothing is published then.
+        """
+        with ThreadPoolExecutor(ARCHIVE_THREADS, thread_name_prefix="archive") as pool:
+            writes = [pool.submit(self.archive, raw) for raw, _inbox in items]
+            parsed: list[ParsedEmail | NotEmailError] = []
+            for raw, inbox in items:
+                try:
+                    email = parse_email(raw, inbox=inbox, received_at=self.clock())
+                except NotEmailError as exc:
+                    parsed.append(exc)
+                    continue
+                writes += [pool.submit(self.blobs.put, data) for data in email.blobs.values()]
+                parsed.append(email)
+            for write in writes:
+                write.result()
+        return parsed
