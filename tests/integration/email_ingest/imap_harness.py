@@ -162,7 +162,6 @@ def worker_env(amqp_url: str, database_url: str, blob_dir: Path) -> dict[str, st
         "SWITCHBOARD_DATABASE_URL": database_url,
         "SWITCHBOARD_BLOB_DIR": str(blob_dir),
         "SWITCHBOARD_LOG_FORMAT": "text",
-        "SWITCHBOARD_EMAIL_INGEST_INGRESS_TOKEN": "unused-by-imap",
         "SWITCHBOARD_EMAIL_INGEST_HEALTH_HOST": "127.0.0.1",
         "SWITCHBOARD_EMAIL_INGEST_HEALTH_PORT": "0",
     }

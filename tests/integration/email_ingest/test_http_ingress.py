@@ -6,6 +6,7 @@ import hmac
 import json
 import time
 import uuid
+from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -15,7 +16,8 @@ import email_ingest
 from email_ingest.app import create_app
 from email_ingest.config import EmailIngestSettings
 from switchboard_shared.blobstore import FilesystemBlobStore
-from switchboard_shared.config import load_settings
+from switchboard_shared.config import Secret, load_settings
+from switchboard_shared.errors import ConfigError
 from switchboard_shared.migrations import MigrationSet, upgrade
 from tests.support import rabbitmq
 
@@ -253,10 +255,6 @@ def test_postmark_garbage_gets_403_so_it_is_not_retried(client, broker):
 
 
 def test_an_unreachable_broker_gets_503_with_retry_after(settings, broker, monkeypatch):
-    from dataclasses import replace
-
-    from switchboard_shared.config import Secret
-
     unreachable = replace(
         settings,
         amqp=replace(
@@ -290,3 +288,8 @@ def test_the_broker_stopped_gives_503_and_nothing_is_acknowledged(client, broker
         "/inbound/mime", data=raw_email(), headers={"Authorization": f"Bearer {TOKEN}"}
     )
     assert again.status_code == 202
+
+
+def test_the_ingress_refuses_to_start_without_its_token(settings):
+    with pytest.raises(ConfigError, match="SWITCHBOARD_EMAIL_INGEST_INGRESS_TOKEN is required"):
+        create_app(replace(settings, ingress_token=None))

@@ -85,7 +85,6 @@ def test_imap_without_a_mailboxes_file_says_so(tmp_path) -> None:
         "SWITCHBOARD_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/unused",
         "SWITCHBOARD_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/unused",
         "SWITCHBOARD_BLOB_DIR": str(tmp_path),
-        "SWITCHBOARD_EMAIL_INGEST_INGRESS_TOKEN": "unused",
     }
     result = run_installed("imap", env=env)
     assert result.returncode == 2

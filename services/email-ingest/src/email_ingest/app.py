@@ -11,6 +11,7 @@ from email_ingest.ingestion import EmailIngestor
 from email_ingest.replay_guard import ReplayGuard
 from switchboard_shared.blobstore import FilesystemBlobStore
 from switchboard_shared.database import connection_pool
+from switchboard_shared.errors import ConfigError
 from switchboard_shared.health import broker_check, database_check, health_blueprint
 from switchboard_shared.publisher import ThreadLocalPublisher
 
@@ -20,6 +21,9 @@ _ENCODING_SLACK = 1.4
 
 def create_app(settings: EmailIngestSettings) -> Flask:
     """Build the ingress: /inbound/* plus /healthz, /readyz and /metrics."""
+    if settings.ingress_token is None:
+        # Optional in the settings because the IMAP poller shares them and never uses it.
+        raise ConfigError(f"{EmailIngestSettings.env_prefix}INGRESS_TOKEN is required")
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = int(settings.max_message_bytes * _ENCODING_SLACK)
     app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]

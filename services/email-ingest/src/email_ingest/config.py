@@ -25,7 +25,9 @@ class EmailIngestSettings:
     blob: BlobSettings
     log: LogSettings
     database: DatabaseSettings
-    ingress_token: Secret = setting("bearer token an MTA pipe sends to POST /inbound/mime")
+    ingress_token: Secret | None = setting(
+        "bearer token an MTA pipe sends to POST /inbound/mime (required by the HTTP ingress)", None
+    )
     default_inbox: str = setting(
         "support address used when a delivery does not name its recipient", "support@localhost"
     )
