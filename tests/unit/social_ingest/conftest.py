@@ -18,9 +18,32 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from social_ingest.accounts import Accounts, parse_accounts  # noqa: E402
+from social_ingest.normalize import Normalized  # noqa: E402
+from switchboard_shared.schemas import DELIVERY_STATUS, MESSAGE_RECEIVED  # noqa: E402
 from tests.simulators.accounts import ENVIRON, accounts_data  # noqa: E402
 
 RECEIVED_AT = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def schema_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every payload a normalizer keeps must pass its bus schema.
+
+    The service checks them once, when publishing; here each one is checked as it is made,
+    so a normalizer test fails at the payload that is wrong.
+    """
+    add_message, add_status = Normalized.add_message, Normalized.add_status
+
+    def message(self: Normalized, payload: dict, media=None, where: str = "") -> None:
+        MESSAGE_RECEIVED.validate(payload)
+        add_message(self, payload, media, where)
+
+    def status(self: Normalized, payload: dict, where: str = "") -> None:
+        DELIVERY_STATUS.validate(payload)
+        add_status(self, payload, where)
+
+    monkeypatch.setattr(Normalized, "add_message", message)
+    monkeypatch.setattr(Normalized, "add_status", status)
 
 
 @pytest.fixture

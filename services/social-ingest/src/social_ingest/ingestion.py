@@ -1,8 +1,9 @@
 """Archive, normalize, fetch media, publish: how one webhook delivery becomes events.
 
-The raw body is archived before anything else and every event (one per message, one per
-receipt) is published with its confirm in flight at once; the caller answers the network
-200 only after `deliver` returns. A PublishError means nothing may be acknowledged: the
+Archiving the raw body starts first and every event (one per message, one per receipt) is
+published with its confirm in flight at once; the caller answers the network 200 only after
+`deliver` returns, i.e. once the body is durably archived and every event confirmed. A
+PublishError (or an OSError from the archive) means nothing may be acknowledged: the
 network redelivers and the inbox's dedup makes the repeat harmless. What a delivery could
 not become is logged with the reason and, unless left out by design, parked in
 `switchboard.rejected` with the raw body's sha256 so it can be re-normalized later.
@@ -11,13 +12,15 @@ not become is logged with the reason and, unless left out by design, parked in
 from __future__ import annotations
 
 import logging
-import uuid
+import random
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from social_ingest.normalize import Normalized, Skipped
-from switchboard_shared.blobstore import BlobStore
+from switchboard_shared.blobstore import BlobStore, sha256_hex
+from switchboard_shared.errors import InvalidEventError
 from switchboard_shared.schemas import DELIVERY_STATUS, MESSAGE_RECEIVED, Event
 from switchboard_shared.structured_logging import log_context
 
@@ -29,12 +32,17 @@ Normalizer = Callable[[bytes, datetime, str], Normalized]
 
 @dataclass(frozen=True)
 class Prepared:
-    """A delivery archived and normalized, not yet published."""
+    """A delivery normalized, its archiving under way, not yet published."""
 
     source: str
     raw_sha256: str
     trace_id: str
     result: Normalized
+    archived: Future[str]
+
+    def wait_archived(self) -> None:
+        """Return once the raw body is durably stored; raise OSError if it could not be."""
+        self.archived.result()
 
 
 @dataclass(frozen=True)
@@ -56,16 +64,23 @@ class WebhookIngestor:
         publisher,
         attachments,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        archive_threads: int = 8,
     ) -> None:
         self.blobs = blobs
         self.publisher = publisher  # a ThreadLocalPublisher under gunicorn threads
         self.attachments = attachments
         self.clock = clock
+        # The archive's fsyncs wait on the disk while normalization and the publish go on:
+        # the network gets its 200 only once both are done (Prepared.wait_archived).
+        self._archiver = ThreadPoolExecutor(archive_threads, thread_name_prefix="archive")
 
     def prepare(self, raw: bytes, source: str, normalize: Normalizer) -> Prepared:
-        """Archive the raw body, then normalize it."""
-        sha = self.blobs.put(raw)
-        trace_id = uuid.uuid4().hex
+        """Start archiving the raw body and normalize it meanwhile."""
+        archived = self._archiver.submit(self.blobs.put, raw)
+        sha = sha256_hex(raw)
+        # Not uuid4: os.urandom costs more than the rest of the id's work, and a trace id
+        # needs to be unique, not unguessable.
+        trace_id = f"{random.getrandbits(128):032x}"
         with log_context(trace_id):
             result = normalize(raw, self.clock(), sha)
             for skipped in result.skipped:
@@ -78,23 +93,25 @@ class WebhookIngestor:
                     skipped.reason,
                     sha,
                 )
-        return Prepared(source, sha, trace_id, result)
+        return Prepared(source, sha, trace_id, result, archived)
 
     def deliver(self, prepared: Prepared) -> Delivered:
-        """Fetch media, publish every event and park what was skipped; raise PublishError."""
+        """Fetch media, publish, park what was skipped, await the archive; raise PublishError."""
         result = prepared.result
         with log_context(prepared.trace_id):
-            events = []
-            for index, payload in enumerate(result.messages):
-                refs = result.media.get(index)
-                if refs:
-                    self.attachments.attach(payload, refs)
-                events.append(Event(MESSAGE_RECEIVED, payload, trace_id=prepared.trace_id))
-            events += [
-                Event(DELIVERY_STATUS, payload, trace_id=prepared.trace_id)
-                for payload in result.statuses
-            ]
-            self.publisher.publish_many(events)
+            for index, refs in result.media.items():
+                self.attachments.attach(result.messages[index], refs)
+            try:
+                self.publisher.publish_many(self._events(prepared))
+            except InvalidEventError:
+                # Nothing was sent: set the invalid payloads aside and publish the rest.
+                before = len(result.skipped)
+                result.drop_invalid()
+                for skipped in result.skipped[before:]:
+                    log.warning(
+                        "%s: %s left out: %s", prepared.source, skipped.where, skipped.reason
+                    )
+                self.publisher.publish_many(self._events(prepared))
             parked = result.parked
             if parked:
                 self.publisher.reject(
@@ -103,12 +120,21 @@ class WebhookIngestor:
                     prepared.raw_sha256,
                     {"skipped": [{"where": s.where, "reason": s.reason} for s in parked]},
                 )
+            prepared.wait_archived()
         return Delivered(
             prepared.raw_sha256,
             [m["external_id"] for m in result.messages],
             len(result.statuses),
             result.skipped,
         )
+
+    @staticmethod
+    def _events(prepared: Prepared) -> list[Event]:
+        trace_id = prepared.trace_id
+        return [
+            *(Event(MESSAGE_RECEIVED, p, trace_id=trace_id) for p in prepared.result.messages),
+            *(Event(DELIVERY_STATUS, p, trace_id=trace_id) for p in prepared.result.statuses),
+        ]
 
     def ingest(self, raw: bytes, source: str, normalize: Normalizer) -> Delivered:
         """Archive, normalize and publish one delivery; raise PublishError unless confirmed."""

@@ -51,17 +51,25 @@ def deliver(network: str, ingestor: WebhookIngestor, prepared: Prepared) -> tupl
     try:
         delivered = ingestor.deliver(prepared)
     except PublishError as exc:
-        WEBHOOKS.labels(network, "unavailable").inc()
         log.error(
             "%s: broker did not confirm (%s); answering 503 so the network redelivers",
             network,
             exc,
         )
-        response, status = error(503, "broker unavailable, retry later")
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response, status
+        return unavailable(network, "broker unavailable, retry later")
+    except OSError as exc:
+        log.error("%s: could not archive the raw body (%s); answering 503", network, exc)
+        return unavailable(network, "cannot archive, retry later")
     WEBHOOKS.labels(network, "accepted").inc()
     return jsonify(summary(delivered)), 200
+
+
+def unavailable(network: str, reason: str) -> tuple[Response, int]:
+    """503 with Retry-After: the network keeps the delivery and sends it again."""
+    WEBHOOKS.labels(network, "unavailable").inc()
+    response, status = error(503, reason)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response, status
 
 
 def summary(delivered: Delivered) -> dict:

@@ -6,15 +6,18 @@ with the reasons, and nothing of it is published: the source is ours to fix.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from flask import Blueprint, abort, request
 
 from social_ingest.accounts import Accounts
-from social_ingest.api.acceptance import WEBHOOKS, deliver, error, refuse
+from social_ingest.api.acceptance import WEBHOOKS, deliver, error, refuse, unavailable
 from social_ingest.ingestion import WebhookIngestor
 from social_ingest.normalize import api_channel
 from social_ingest.signatures import API_SIGNATURE_HEADER, API_TIMESTAMP_HEADER, verify_api
+
+log = logging.getLogger(__name__)
 
 
 def api_channel_blueprint(accounts: Accounts, ingestor: WebhookIngestor) -> Blueprint:
@@ -46,6 +49,11 @@ def api_channel_blueprint(accounts: Accounts, ingestor: WebhookIngestor) -> Blue
             ),
         )
         if prepared.result.skipped:
+            try:
+                prepared.wait_archived()
+            except OSError as exc:
+                log.error("api: could not archive the raw body (%s); answering 503", exc)
+                return unavailable("api", "cannot archive, retry later")
             WEBHOOKS.labels("api", "invalid").inc()
             return error(
                 400,

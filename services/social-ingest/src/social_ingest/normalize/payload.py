@@ -134,6 +134,8 @@ def message(
         "visibility": visibility,
         "author": author,
         "recipient": recipient,
+        # Email's addressees: empty here, and spelled out so validation need not build them.
+        "recipients": {"to": [], "cc": [], "reply_to": []},
         "thread": {
             "in_reply_to": None,
             "references": [],

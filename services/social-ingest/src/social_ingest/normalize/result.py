@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from switchboard_shared.errors import InvalidEventError
-from switchboard_shared.schemas import DELIVERY_STATUS, MESSAGE_RECEIVED
+from switchboard_shared.schemas import DELIVERY_STATUS, MESSAGE_RECEIVED, to_json_ready
 
 logger = logging.getLogger(__name__)
 
@@ -63,33 +63,59 @@ class Normalized:
     """Everything one webhook delivery became.
 
     `media[i]` lists the files of `messages[i]`; their attachments are added by the caller
-    once fetched. Payloads are validated and JSON-ready (datetimes as ISO 8601 strings).
+    once fetched. Payloads are JSON-ready (datetimes as ISO 8601 strings); they are checked
+    against their schema once, when published (see ingestion.py), where an invalid one
+    becomes a skip instead of failing the whole delivery.
     """
 
     messages: list[dict] = field(default_factory=list)
     statuses: list[dict] = field(default_factory=list)
     media: dict[int, list[MediaRef]] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
+    # Where each message and status came from in the body, for the skip of an invalid one.
+    message_paths: list[str] = field(default_factory=list)
+    status_paths: list[str] = field(default_factory=list)
 
     def add_message(
         self, payload: dict, media: list[MediaRef] | None = None, where: str = ""
     ) -> None:
-        """Validate and keep a `message.received/1` payload; an invalid one becomes a skip."""
-        try:
-            data = MESSAGE_RECEIVED.validate(payload)
-        except InvalidEventError as exc:
-            self.skip(f"normalized message is invalid: {exc.reason}", where)
-            return
+        """Keep a `message.received/1` payload and the files it carries."""
         if media:
             self.media[len(self.messages)] = list(media)
-        self.messages.append(data)
+        self.messages.append(to_json_ready(payload))
+        self.message_paths.append(where)
 
     def add_status(self, payload: dict, where: str = "") -> None:
-        """Validate and keep a `delivery.status/1` payload; an invalid one becomes a skip."""
-        try:
-            self.statuses.append(DELIVERY_STATUS.validate(payload))
-        except InvalidEventError as exc:
-            self.skip(f"normalized status is invalid: {exc.reason}", where)
+        """Keep a `delivery.status/1` payload."""
+        self.statuses.append(to_json_ready(payload))
+        self.status_paths.append(where)
+
+    def drop_invalid(self) -> None:
+        """Turn every payload its schema refuses into a skip, keeping media aligned."""
+        messages, paths, media = [], [], {}
+        for index, (payload, where) in enumerate(
+            zip(self.messages, self.message_paths, strict=True)
+        ):
+            try:
+                MESSAGE_RECEIVED.validate(payload)
+            except InvalidEventError as exc:
+                self.skip(f"normalized {exc.reason}", where)
+                continue
+            if index in self.media:
+                media[len(messages)] = self.media[index]
+            messages.append(payload)
+            paths.append(where)
+        self.messages, self.message_paths, self.media = messages, paths, media
+        statuses, status_paths = [], []
+        for payload, where in zip(self.statuses, self.status_paths, strict=True):
+            try:
+                DELIVERY_STATUS.validate(payload)
+            except InvalidEventError as exc:
+                self.skip(f"normalized {exc.reason}", where)
+                continue
+            statuses.append(payload)
+            status_paths.append(where)
+        self.statuses, self.status_paths = statuses, status_paths
 
     def skip(self, reason: str, where: str = "") -> None:
         """Record that something could not become an event, and why."""
@@ -108,7 +134,9 @@ class Normalized:
         """Append another result, re-indexing its media."""
         offset = len(self.messages)
         self.messages.extend(other.messages)
+        self.message_paths.extend(other.message_paths)
         self.statuses.extend(other.statuses)
+        self.status_paths.extend(other.status_paths)
         self.media.update({offset + i: refs for i, refs in other.media.items()})
         self.skipped.extend(other.skipped)
 
