@@ -43,3 +43,46 @@ def test_missing_and_malformed_names(tmp_path):
     with pytest.raises(BlobNotFound):
         store.get("../../etc/passwd")
     assert not store.exists("../../etc/passwd")
+
+
+def test_put_many_stores_a_batch_with_its_repeats_once(tmp_path):
+    store = FilesystemBlobStore(tmp_path, fsync=True)
+    already = store.put(b"stored before")
+    batch = [b"one", b"two", b"one", b"stored before"]
+    digests = store.put_many(batch)
+    assert digests == [hashlib.sha256(d).hexdigest() for d in batch]
+    assert digests[3] == already
+    for digest, data in zip(digests, batch, strict=True):
+        assert store.get(digest) == data
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(files) == 3
+    assert not [p for p in files if p.name.startswith(".tmp-")]
+
+
+def test_put_many_names_nothing_before_every_blob_is_synced(tmp_path, monkeypatch):
+    # A name must never point at bytes that are not on disk: the first sync (of the
+    # contents) fails here, so no blob of the batch may exist and no temp file remains.
+    from switchboard_shared import blobstore
+
+    def failing_sync(path):
+        raise OSError(5, "Input/output error", str(path))
+
+    monkeypatch.setattr(blobstore, "_syncfs", failing_sync)
+    store = FilesystemBlobStore(tmp_path, fsync=True)
+    with pytest.raises(OSError, match="Input/output error"):
+        store.put_many([b"a", b"b"])
+    assert not store.exists(hashlib.sha256(b"a").hexdigest())
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_put_many_without_syncfs_falls_back_to_fsyncs(tmp_path, monkeypatch):
+    from switchboard_shared import blobstore
+
+    synced = []
+    monkeypatch.setattr(blobstore, "_syncfs", lambda path: False)
+    monkeypatch.setattr(blobstore, "_fsync_path", synced.append)
+    store = FilesystemBlobStore(tmp_path, fsync=True)
+    digests = store.put_many([b"a", b"b"])
+    assert [store.get(d) for d in digests] == [b"a", b"b"]
+    # Each temp file before the renames, then each blob's directory after them.
+    assert len(synced) == 4
