@@ -107,6 +107,8 @@ def notifier_env(
         "SWITCHBOARD_BLOB_FSYNC": "false",
         "SWITCHBOARD_LOG_FORMAT": "text",
         "SWITCHBOARD_NOTIFIER_HEALTH_PORT": "0",
+        # Two threads a queue: several consumers per queue, at half the connections.
+        "SWITCHBOARD_NOTIFIER_CONSUMERS_PER_QUEUE": "2",
         "SWITCHBOARD_NOTIFIER_HEALTH_HOST": "127.0.0.1",
         "SWITCHBOARD_NOTIFIER_SMTP_HOST": smtp.host,
         "SWITCHBOARD_NOTIFIER_SMTP_PORT": str(smtp.port),

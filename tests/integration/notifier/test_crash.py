@@ -25,7 +25,10 @@ def test_sigkill_with_100_unacked_jobs_loses_none_and_flags_the_only_duplicates(
     # between the provider's acceptance and our record of it.
     smtp.script(f"accept-then-hang:{HANG}")
     sim.inject("telegram", slow(HANG))
-    first = notifier_process(PREFETCH="100", HTTP_READ_TIMEOUT="15", SMTP_TIMEOUT="15")
+    # One consumer thread per queue, so each queue's other jobs wait behind its hung send.
+    first = notifier_process(
+        PREFETCH="100", CONSUMERS_PER_QUEUE="1", HTTP_READ_TIMEOUT="15", SMTP_TIMEOUT="15"
+    )
     wait_for(lambda: len(smtp.messages) == 1, timeout=15, message="the first email accepted")
     wait_for(
         lambda: len([s for s in jobs.collect() if s["status"] == "sending"]) == 2,
