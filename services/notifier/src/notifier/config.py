@@ -43,10 +43,7 @@ class NotifierSettings:
         "work queues this process consumes, one consumer thread each (comma-separated)",
         ("notifier.email", "notifier.meta", "notifier.whatsapp", "notifier.x", "notifier.telegram"),
     )
-    consumers_per_queue: int = setting(
-        "consumer threads per work queue (bench/notifier_bench.py: 4 sends 1.5-3.5x what 1 does)",
-        4,
-    )
+    consumers_per_queue: int = setting("consumer threads per work queue", 4)
     prefetch: int = setting("unacknowledged replies each consumer holds", 20)
     max_attempts: int = setting(
         "attempts per reply (rate-limit waits included) before it fails for good", 8
