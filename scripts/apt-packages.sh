@@ -3,8 +3,8 @@
 # only then, once, so a machine that has them all pays one dpkg-query per package. Quiet on success.
 set -euo pipefail
 
-# Later issues add theirs here (chromium for the browser tests).
-PACKAGES=(rabbitmq-server postgresql dovecot-imapd)
+# Later issues add theirs here; chromium runs the browser tests (tests/browser).
+PACKAGES=(rabbitmq-server postgresql dovecot-imapd chromium)
 
 die() { echo "apt-packages: $*" >&2; exit 1; }
 
