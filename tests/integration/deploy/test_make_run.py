@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -37,6 +41,30 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def post_demo_webform_message(env_file: Path) -> requests.Response:
+    """Send the README's API-channel example, signed with the demo secret, to social-ingest."""
+    secret = next(
+        line.split("=", 1)[1]
+        for line in env_file.read_text().splitlines()
+        if line.startswith("SOCIAL_API_WEBFORM_SECRET=")
+    )
+    body = json.dumps(
+        {"id": "form-0001", "author": {"id": "user-42", "name": "Jane"}, "text": "Hello"}
+    ).encode()
+    timestamp = str(int(time.time()))
+    signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return requests.post(
+        "http://127.0.0.1:8002/webhooks/api/webform",
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Switchboard-Timestamp": timestamp,
+            "X-Switchboard-Signature": f"sha256={signature.hexdigest()}",
+        },
+        timeout=10,
+    )
 
 
 def ready(url: str) -> bool:
@@ -98,6 +126,9 @@ def test_every_installed_process_starts_and_ctrl_c_stops_them_all(local_env: Pat
                 message=f"{name} to be ready",
             )
             assert run.poll() is None, f"{name} took everything down:\n{log_path.read_text()}"
+        if "social-ingest" in started:
+            response = post_demo_webform_message(local_env)
+            assert response.status_code == 200, response.text
     finally:
         # Ctrl-C (also when the test failed: honcho puts each process in a group of its own,
         # so only honcho can stop them).
