@@ -15,9 +15,11 @@ import time
 import uuid
 
 import psycopg
+from kombu.exceptions import KombuError
 
 from inbox import changes
 from inbox.repository.outbox import OutboxRepository, OutboxRow
+from switchboard_shared.broadcast import declare_buffer
 from switchboard_shared.errors import PublishError
 from switchboard_shared.publisher import Publisher
 from switchboard_shared.schemas import CONVERSATION_CHANGED, Event, event_type
@@ -25,6 +27,8 @@ from switchboard_shared.schemas import CONVERSATION_CHANGED, Event, event_type
 log = logging.getLogger(__name__)
 
 CHANNEL = "inbox_outbox"
+CHANGES_KEY = "conversation.changed"
+BROKER_ERRORS = (OSError, KombuError)
 _PURGE_EVERY_SECONDS = 600
 _KEEP_PUBLISHED_HOURS = 24
 
@@ -46,10 +50,13 @@ class OutboxRelay:
         """Relay until `stop()`; database or broker outages are waited out."""
         while not self.stopping.is_set():
             try:
+                # conversation.changed goes to every API replica's live feed; its buffer
+                # keeps it routable while no replica listens.
+                declare_buffer(self.publisher.settings, CONVERSATION_CHANGED, CHANGES_KEY)
                 with psycopg.connect(self.database_url, autocommit=True) as listener:
                     listener.execute(f"LISTEN {CHANNEL}")
                     self._relay_forever(listener)
-            except (psycopg.OperationalError, PublishError) as exc:
+            except (psycopg.OperationalError, PublishError, *BROKER_ERRORS) as exc:
                 log.warning("outbox relay paused: %s", exc)
                 self.stopping.wait(self.poll_seconds)
         self.publisher.close()
@@ -83,24 +90,12 @@ class OutboxRelay:
         return len(rows)
 
     def _publish(self, rows: list[OutboxRow]) -> list[int]:
-        published: list[int] = []
-        notices = [r for r in rows if r.event_type == CONVERSATION_CHANGED.header]
-        work = [r for r in rows if r.event_type != CONVERSATION_CHANGED.header]
-        for group in (work, notices):
-            if not group:
-                continue
-            try:
-                self.publisher.publish_many([_event(r) for r in group])
-                published.extend(r.id for r in group)
-            except PublishError as exc:
-                published.extend(group[i].id for i in exc.confirmed)
-                if group is notices and "unroutable" in exc.reason:
-                    # conversation.changed is a refresh hint for open screens: with no API
-                    # replica listening, nobody is left to tell, and the data is in the database.
-                    published.extend(r.id for r in group)
-                    continue
-                log.warning("outbox publish incomplete: %s", exc.reason)
-        return sorted(set(published))
+        try:
+            self.publisher.publish_many([_event(r) for r in rows])
+        except PublishError as exc:
+            log.warning("outbox publish incomplete: %s", exc.reason)
+            return [rows[i].id for i in sorted(exc.confirmed)]
+        return [r.id for r in rows]
 
     def reopen_due_snoozes(self, connection: psycopg.Connection) -> int:
         """Reopen conversations whose snooze ran out, announcing each."""

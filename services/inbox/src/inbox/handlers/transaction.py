@@ -15,8 +15,12 @@ from switchboard_shared.errors import RetryableError
 def batch_transaction(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
     """A pooled connection inside a transaction, committed when the block succeeds."""
     try:
-        with pool.connection() as connection, connection.transaction():
-            yield connection
+        with pool.connection() as connection:
+            # Batch statements take arrays whose size and content vary: a plan made for each
+            # execution beats a generic prepared plan (which scans where it should probe).
+            connection.prepare_threshold = None
+            with connection.transaction():
+                yield connection
     except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
         raise RetryableError(f"database conflict: {exc}") from exc
     except psycopg.OperationalError as exc:

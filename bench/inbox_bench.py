@@ -1,0 +1,240 @@
+"""worker.*: messages stored per second by inbox-worker, against a bare loop's ceiling.
+
+The same 20,000 `message.received` events (4,000 new customers, five messages each, email
+and Messenger mixed, replies referencing earlier messages) are published to inbox.messages
+in a throwaway vhost, then consumed by:
+
+- the ceiling: a bare kombu loop in its own process with the same durability as the worker
+  (quorum queue, prefetch 400, up to 200 messages inserted per transaction as JSON rows,
+  one multi-ack after the commit);
+- `inbox-worker` (one process, then two): dedup, contacts, threading, messages, outbox rows
+  per batch, and its outbox relay publishing conversation.changed with confirms.
+
+Each rate is measured from the first stored row to the last, so process start-up is not
+counted; all run in one session on one machine, so the ratio compares like with like.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+
+import psycopg
+
+from bench.support import REPO, figure, rerun_command, throwaway_database, throwaway_vhost
+from switchboard_shared.migrations import MigrationSet, upgrade
+from switchboard_shared.publisher import Publisher
+from switchboard_shared.schemas import MESSAGE_RECEIVED, Event
+from tests.support.waiting import wait_for
+
+log = logging.getLogger(__name__)
+
+COMMAND = rerun_command("inbox")
+CUSTOMERS = 4_000
+MESSAGES_EACH = 5
+TOTAL = CUSTOMERS * MESSAGES_EACH
+CEILING_BATCH = 200
+CEILING_TABLE = "bench_ceiling"
+
+
+def measure() -> list[dict]:
+    """Ceiling, one worker, two workers, in one run; report rates and the ratio."""
+    events = _events()
+    with throwaway_vhost() as vhost, throwaway_database() as database_url:
+        upgrade(database_url, MigrationSet("inbox", str(files("inbox") / "migrations")))
+        with psycopg.connect(database_url, autocommit=True) as db:
+            db.execute(f"CREATE TABLE {CEILING_TABLE} (id bigserial PRIMARY KEY, body jsonb)")
+        env = _environment(vhost.url, database_url)
+        ceiling = _run(vhost, database_url, events, "ceiling", 1, env)
+        one = _run(vhost, database_url, events, "worker", 1, env)
+        two = _run(vhost, database_url, events, "worker", 2, env)
+    machine = "2 cores shared by RabbitMQ, PostgreSQL, the publisher and the consumers"
+    return [
+        figure(
+            "worker.ceiling_msgs_per_s",
+            ceiling,
+            "msg/s",
+            COMMAND,
+            f"A bare consume loop: quorum queue, prefetch 400, {CEILING_BATCH} JSON rows per "
+            f"transaction, one multi-ack after commit; bound by the broker's deliveries and the "
+            f"commit flush on {machine}.",
+        ),
+        figure(
+            "worker.msgs_per_s",
+            one,
+            "msg/s",
+            COMMAND,
+            "One inbox-worker, a prefetched batch per transaction with set-based SQL (advisory "
+            "locks, dedup, contacts, threading, messages, outbox): bound by its own CPU "
+            "(marshmallow loading and planning in Python) and the relay's confirms.",
+        ),
+        figure(
+            "worker.msgs_per_s_2procs",
+            two,
+            "msg/s",
+            COMMAND,
+            f"Two inbox-worker processes competing on the queue: with {machine}, a second "
+            "process adds little once the CPU is saturated.",
+        ),
+        figure(
+            "worker.ratio",
+            one / ceiling,
+            "ratio",
+            COMMAND,
+            "worker.msgs_per_s over worker.ceiling_msgs_per_s, measured in the same run.",
+        ),
+    ]
+
+
+def _events() -> list[Event]:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    events = []
+    for n in range(MESSAGES_EACH):
+        for customer in range(CUSTOMERS):
+            sent = start + timedelta(seconds=n * CUSTOMERS + customer)
+            text = f"Message {n} from customer {customer}: my parcel {customer * 7} is late. " * 8
+            if customer % 2:
+                payload = {
+                    "channel": "messenger",
+                    "inbox": "page-bench",
+                    "external_id": f"m_{customer}_{n}",
+                    "visibility": "private",
+                    "author": {"external_id": f"psid-{customer}", "display_name": f"C {customer}"},
+                }
+            else:
+                payload = {
+                    "channel": "email",
+                    "inbox": "support@bench.example",
+                    "external_id": f"<{customer}.{n}@mail.example>",
+                    "visibility": "private",
+                    "author": {
+                        "external_id": f"c{customer}@mail.example",
+                        "email": f"c{customer}@mail.example",
+                    },
+                    "subject": f"Parcel {customer}",
+                    "thread": {
+                        "in_reply_to": f"<{customer}.{n - 1}@mail.example>" if n else None,
+                        "references": [f"<{customer}.{k}@mail.example>" for k in range(n)],
+                    },
+                }
+            payload.update(
+                text=text, sent_at=sent, received_at=sent, raw_sha256=f"{customer:064x}"[-64:]
+            )
+            events.append(Event(MESSAGE_RECEIVED, payload))
+    return events
+
+
+def _environment(amqp_url: str, database_url: str) -> dict:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "SWITCHBOARD_AMQP_URL": amqp_url,
+        "SWITCHBOARD_DATABASE_URL": database_url,
+        "SWITCHBOARD_BLOB_DIR": "/tmp/inbox-bench-blobs",  # noqa: S108 (never written)
+        "SWITCHBOARD_LOG_LEVEL": "WARNING",
+        "SWITCHBOARD_LOG_FORMAT": "text",
+        "SWITCHBOARD_INBOX_HEALTH_HOST": "127.0.0.1",
+        "SWITCHBOARD_INBOX_HEALTH_PORT": "0",
+    }
+
+
+def _run(vhost, database_url: str, events: list[Event], kind: str, processes: int, env) -> float:
+    """Publish every event, start the consumers, time the stored rows; return msg/s."""
+    table = CEILING_TABLE if kind == "ceiling" else "inbox.messages"
+    with psycopg.connect(database_url, autocommit=True) as db:
+        db.execute(
+            f"TRUNCATE {CEILING_TABLE}, inbox.outbox, inbox.attachments, inbox.messages,"
+            " inbox.conversations, inbox.contact_identities, inbox.contacts, inbox.inboxes CASCADE"
+        )
+        publisher = Publisher(vhost.settings())
+        for start in range(0, len(events), 1000):
+            publisher.publish_many(events[start : start + 1000])
+        publisher.close()
+        command = (
+            [sys.executable, "-m", "bench.inbox_bench", "ceiling", vhost.url, database_url]
+            if kind == "ceiling"
+            else [sys.executable, "-m", "inbox.worker"]
+        )
+        with _processes(command, processes, env):
+            rate = _time_rows(db, table, len(events))
+    log.info("%s x%d: %.0f msg/s", kind, processes, rate)
+    return rate
+
+
+def _time_rows(db: psycopg.Connection, table: str, expected: int) -> float:
+    def stored() -> int:
+        return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+
+    first = wait_for(lambda: stored() or None, timeout=120, interval=0.01)
+    started = time.perf_counter()
+    wait_for(lambda: stored() >= expected, timeout=600, interval=0.02)
+    return (expected - first) / (time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def _processes(command: list[str], count: int, env: dict):
+    running = [subprocess.Popen(command, env=env, cwd=REPO) for _ in range(count)]
+    try:
+        yield running
+    finally:
+        for process in running:
+            process.send_signal(signal.SIGTERM)
+        for process in running:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def ceiling_loop(amqp_url: str, database_url: str) -> None:
+    """The bare loop: consume, insert a batch in one transaction, commit, multi-ack."""
+    from kombu import Connection, Consumer
+
+    from switchboard_shared.topology import QUEUES_BY_NAME, work_queue
+
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    pending: list = []
+    with psycopg.connect(database_url) as db, Connection(amqp_url) as connection:
+        queue = work_queue(QUEUES_BY_NAME["inbox.messages"], 20)
+        consumer = Consumer(
+            connection.channel(),
+            queues=[queue],
+            on_message=pending.append,
+            accept=["application/json"],
+            prefetch_count=CEILING_BATCH * 2,
+        )
+        consumer.consume()
+        while not stopping:
+            with contextlib.suppress(TimeoutError, OSError):
+                while len(pending) < CEILING_BATCH:
+                    connection.drain_events(timeout=0.02)
+            if not pending:
+                continue
+            batch, pending[:] = list(pending), []
+            with db.transaction():
+                db.cursor().executemany(
+                    f"INSERT INTO {CEILING_TABLE} (body) VALUES (%s)",  # noqa: S608
+                    [(_text(message.body),) for message in batch],
+                )
+            batch[-1].ack(multiple=True)
+
+
+def _text(body: bytes | str) -> str:
+    return body if isinstance(body, str) else body.decode()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["ceiling"]:
+    ceiling_loop(sys.argv[2], sys.argv[3])
