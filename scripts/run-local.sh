@@ -16,9 +16,17 @@ set +a
 
 die() { echo "run-local: $*" >&2; exit 1; }
 
-# Demo data (contacts, conversations, an agent): the inbox issue fills this in.
+# Demo data: an admin to sign in with, and a few customers' messages published for the inbox
+# worker (it deduplicates them, so every `make run` may seed again).
 seed_demo_data() {
-    :
+    switchboard-admin create-agent --help >/dev/null 2>&1 || return 0  # inbox not installed
+    SWITCHBOARD_DEMO_PASSWORD=switchboard-demo switchboard-admin create-agent \
+        admin@switchboard.local --name "Demo Admin" --role admin \
+        --password-env SWITCHBOARD_DEMO_PASSWORD --if-missing ||
+        die "could not create the demo agent"
+    switchboard-admin seed-demo || die "could not publish the demo messages"
+    echo "run-local: sign in at http://127.0.0.1:8000/api/docs as admin@switchboard.local" \
+        "(password switchboard-demo)"
 }
 
 # installed COMMAND: is the program of this Procfile command installed yet? A gunicorn app

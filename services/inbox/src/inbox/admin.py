@@ -12,8 +12,10 @@ from typing import ClassVar
 import psycopg
 
 from inbox.credentials import hash_password, new_api_token, token_digest
+from inbox.demo_data import demo_events
 from inbox.repository.agents import AgentRepository
-from switchboard_shared.config import DatabaseSettings, load_settings
+from switchboard_shared.config import AmqpSettings, DatabaseSettings, load_settings
+from switchboard_shared.publisher import Publisher
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,10 @@ def register(commands) -> None:
         "--if-missing", action="store_true", help="succeed quietly if the agent already exists"
     )
     create.set_defaults(run=create_agent)
+    seed = commands.add_parser(
+        "seed-demo", help="publish demo conversations for the inbox worker (idempotent)"
+    )
+    seed.set_defaults(run=seed_demo)
 
 
 def create_agent(args: argparse.Namespace) -> int:
@@ -66,6 +72,27 @@ def create_agent(args: argparse.Namespace) -> int:
             token = new_api_token()
             repository.add_token(agent["id"], "created by switchboard-admin", token_digest(token))
             print(f"API token (shown once): {token}")
+    return 0
+
+
+@dataclass(frozen=True)
+class SeedSettings:
+    """What seeding needs: the broker."""
+
+    env_prefix: ClassVar[str] = "SWITCHBOARD_ADMIN_"
+    amqp: AmqpSettings
+
+
+def seed_demo(args: argparse.Namespace) -> int:
+    """Publish the demo messages; the worker stores them (again: deduplicated)."""
+    settings = load_settings(SeedSettings)
+    publisher = Publisher(settings.amqp)
+    try:
+        events = demo_events()
+        publisher.publish_many(events)
+    finally:
+        publisher.close()
+    print(f"published {len(events)} demo messages for the inbox worker")
     return 0
 
 

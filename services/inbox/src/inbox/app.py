@@ -10,16 +10,36 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api
 from psycopg_pool import ConnectionPool
 
-from inbox.api import agents, auth, canned_responses, contacts, conversations, inboxes, messages
+from inbox.api import (
+    agents,
+    auth,
+    canned_responses,
+    contacts,
+    conversations,
+    events,
+    inboxes,
+    messages,
+)
 from inbox.api.schemas import MessageSchema
 from inbox.api.security import authenticate
 from inbox.config import InboxSettings
 from inbox.errors import Collision, InboxError
+from inbox.live_feed import LiveFeed
 from inbox.repository.agents import AgentRepository
+from inbox.web import blp as web_inbox
 from switchboard_shared.database import connection_pool
 from switchboard_shared.health import broker_check, database_check, health_blueprint
 
-BLUEPRINTS = (auth, agents, inboxes, conversations, messages, contacts, canned_responses)
+BLUEPRINTS = (
+    auth,
+    agents,
+    inboxes,
+    conversations,
+    messages,
+    contacts,
+    canned_responses,
+    events,
+)
 SWAGGER_ASSETS = "/api/docs/assets/"
 
 
@@ -29,6 +49,7 @@ def create_app(settings: InboxSettings, pool: ConnectionPool | None = None) -> F
     pool = pool or connection_pool(settings.database, "inbox-api")
     app.extensions["inbox.pool"] = pool
     app.extensions["inbox.settings"] = settings
+    app.extensions["inbox.live_feed"] = LiveFeed(settings.amqp)
     app.config.update(
         SECRET_KEY=settings.secret_key or _shared_session_key(pool),
         SESSION_COOKIE_HTTPONLY=True,
@@ -57,6 +78,7 @@ def create_app(settings: InboxSettings, pool: ConnectionPool | None = None) -> F
     for module in BLUEPRINTS:
         api.register_blueprint(module.blp)
     app.before_request(authenticate)
+    app.register_blueprint(web_inbox)  # the web inbox at /, over this API
     app.register_blueprint(
         health_blueprint(
             {"broker": broker_check(settings.amqp), "database": database_check(settings.database)}
