@@ -388,8 +388,9 @@
       title: "message",
     });
     frame.addEventListener("load", () => {
+      // The root element's own height: scrollHeight would never be less than the frame's.
       const root = frame.contentDocument && frame.contentDocument.documentElement;
-      if (root) frame.style.height = `${Math.min(root.scrollHeight + 4, 1600)}px`;
+      if (root) frame.style.height = `${Math.min(Math.ceil(root.offsetHeight) + 4, 1600)}px`;
     });
     frame.srcdoc = FRAME_HEAD + html;
     return frame;
