@@ -36,12 +36,30 @@ IMAGE_HANDLED = f"""() => {{
 }}"""
 
 
-def publish(amqp_settings, *events: Event) -> None:
+def publish(amqp_settings, event: Event) -> None:
     publisher = Publisher(amqp_settings)
     try:
-        publisher.publish_many(list(events))
+        publisher.publish_many([event])
     finally:
         publisher.close()
+
+
+def customer_writes(amqp_settings, **overrides) -> None:
+    """An email from the customer reaches the bus, as email-ingest would publish it."""
+    publish(amqp_settings, Event(MESSAGE_RECEIVED, message_received(author=CUSTOMER, **overrides)))
+
+
+def notifier_reports(amqp_settings, reply_id: str, status: str) -> None:
+    """The notifier's delivery report for one of our email replies."""
+    payload = delivery_status(
+        channel="email",
+        inbox="support@example.com",
+        status=status,
+        reply_id=reply_id,
+        external_ids=[f"<{reply_id}@inbox.example.com>"],
+        occurred_at=datetime.now(UTC),
+    )
+    publish(amqp_settings, Event(DELIVERY_STATUS, payload))
 
 
 def sign_in(page: Page, inbox: Inbox) -> None:
@@ -53,6 +71,11 @@ def sign_in(page: Page, inbox: Inbox) -> None:
     expect(page.locator("#live")).to_have_attribute("data-state", "on")
 
 
+def send(page: Page, text: str) -> None:
+    page.get_by_label("Reply or note").fill(text)
+    page.get_by_role("button", name="Send", exact=True).click()
+
+
 def test_an_agent_answers_a_new_customer_live_and_safely(
     inbox: Inbox, recorded_page: RecordedPage, amqp_settings
 ):
@@ -61,74 +84,72 @@ def test_an_agent_answers_a_new_customer_live_and_safely(
     expect(page.locator("#list-empty")).to_be_visible()
     page.evaluate("window.__sameDocument = true")
 
-    publish(
+    customer_writes(
         amqp_settings,
-        Event(
-            MESSAGE_RECEIVED,
-            message_received(
-                external_id=FIRST_ID,
-                author=CUSTOMER,
-                subject="The blender arrived broken",
-                text="The lid is cracked.\nCan you send a new one?",
-            ),
-        ),
+        external_id=FIRST_ID,
+        subject="The blender arrived broken",
+        text="The lid is cracked.\nCan you send a new one?",
     )
     # Live: the new conversation appears without a reload.
     item = page.locator(".conversation-item", has_text="Lin Customer")
     expect(item).to_contain_text("The blender arrived broken")
     item.get_by_role("link").click()
     expect(page.locator("#subject")).to_have_text("The blender arrived broken")
-    first = page.locator(".message.inbound").first
-    expect(first.locator(".message-text")).to_have_text(
+    inbound = page.locator(".message.inbound")
+    expect(inbound.first.locator(".message-text")).to_have_text(
         "The lid is cracked.\nCan you send a new one?"
     )
-    expect(first.locator(".thread-reason")).to_contain_text("Threaded:")
+    expect(inbound.first.locator(".thread-reason")).to_contain_text("Threaded:")
 
-    publish(
+    customer_writes(
         amqp_settings,
-        Event(
-            MESSAGE_RECEIVED,
-            message_received(
-                author=CUSTOMER,
-                subject="Re: The blender arrived broken",
-                text="Here is a photo of the broken part.",
-                html=HOSTILE_HTML,
-                thread={"in_reply_to": FIRST_ID, "references": [FIRST_ID]},
-            ),
-        ),
+        subject="Re: The blender arrived broken",
+        text="Here is a photo of the broken part.",
+        html=HOSTILE_HTML,
+        thread={"in_reply_to": FIRST_ID, "references": [FIRST_ID]},
     )
     # The open conversation shows the customer's HTML email as it arrives...
-    expect(page.locator(".message.inbound")).to_have_count(2)
-    frame = page.frame_locator(".message.inbound >> nth=1 >> iframe.message-html")
+    expect(inbound).to_have_count(2)
+    frame = inbound.nth(1).frame_locator("iframe.message-html")
     expect(frame.locator("#customer-html")).to_have_text("Here is a photo of the broken part.")
-    # ...once its failing image has been handled, nothing of it has run.
+    expect(inbound.nth(1).locator(".thread-reason")).to_contain_text(FIRST_ID)
+    # ...and once its failing image has been handled, nothing of it has run.
     page.wait_for_function(IMAGE_HANDLED)
     assert page.evaluate("window.__customerScriptRan") is None
     assert page.evaluate(f"{EMAIL_WINDOW}.__customerScriptRan") is None
 
-    page.get_by_label("Reply or note").fill("Sorry about that! A new lid is on its way.")
-    page.get_by_role("button", name="Send", exact=True).click()
+    send(page, "Sorry about that! A new lid is on its way.")
     reply = page.locator(".message.outbound", has_text="A new lid is on its way.")
     expect(reply.locator(".delivery")).to_have_text("queued")
     expect(page.get_by_label("Reply or note")).to_have_value("")
-
     # The notifier's report arrives on the bus; the reply's state follows live.
-    reply_id = reply.get_attribute("data-message-id")
-    publish(
-        amqp_settings,
-        Event(
-            DELIVERY_STATUS,
-            delivery_status(
-                channel="email",
-                inbox="support@example.com",
-                status="sent",
-                reply_id=reply_id,
-                external_ids=[f"<{reply_id}@inbox.example.com>"],
-                occurred_at=datetime.now(UTC),
-            ),
-        ),
-    )
+    notifier_reports(amqp_settings, reply.get_attribute("data-message-id"), "sent")
     expect(reply.locator(".delivery")).to_have_text("sent")
+
+    # The customer writes again while the agent types: sending asks to read it first.
+    page.get_by_label("Reply or note").fill("Could you tell me your order number?")
+    customer_writes(
+        amqp_settings,
+        subject="Re: The blender arrived broken",
+        text="Also, the base wobbles.",
+        thread={"in_reply_to": FIRST_ID, "references": [FIRST_ID]},
+    )
+    expect(inbound).to_have_count(3)
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator("#collision")).to_be_visible()
+    page.get_by_role("button", name="Send anyway").click()
+    expect(page.locator(".message.outbound", has_text="order number")).to_be_visible()
+    expect(page.locator("#collision")).to_be_hidden()
+
+    page.get_by_role("radio", name="Note").check()
+    send(page, "Reseller account: check stock first.")
+    note = page.locator(".message.note", has_text="Reseller account")
+    expect(note).to_contain_text("internal note")
+    expect(note.locator(".delivery")).to_have_count(0)
+
+    page.get_by_role("button", name="Assign to me").click()
+    expect(page.locator("#assignee")).to_have_text("Assigned to you")
+    expect(item).to_contain_text("Grace")
 
     page.get_by_role("button", name="Resolve").click()
     expect(page.locator("#status")).to_have_text("resolved")

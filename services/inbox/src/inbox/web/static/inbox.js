@@ -71,7 +71,7 @@
     });
     const data = response.status === 204 ? null : await response.json().catch(() => null);
     if (!response.ok) {
-      if (response.status === 401 && state.me && path !== "/session") signedOut();
+      if (response.status === 401 && state.me) signedOut(); // the session ended
       throw new ApiError(response.status, data);
     }
     return data;
@@ -498,7 +498,11 @@
           () => {
             state.reconnectTimer = window.setTimeout(connectEvents, RECONNECT_MS);
           },
-          () => {},
+          (error) => {
+            if (error.status !== 401) {
+              state.reconnectTimer = window.setTimeout(connectEvents, RECONNECT_MS);
+            }
+          },
         );
       }
     };
