@@ -155,8 +155,15 @@ def test_an_agent_answers_a_new_customer_live_and_safely(
     expect(page.locator("#status")).to_have_text("resolved")
     expect(page.get_by_role("button", name="Reopen")).to_be_visible()
     expect(page.locator(".conversation-item")).to_have_count(0)  # the list shows open ones
+    page.get_by_label("Status").select_option("resolved")
+    page.get_by_label("Assignee").select_option("me")
+    expect(item).to_contain_text("resolved")
+    page.get_by_label("Assignee").select_option("unassigned")
+    expect(page.locator("#list-empty")).to_be_visible()
 
     assert page.evaluate("window.__sameDocument") is True, "the page was reloaded"
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     assert recorded_page.errors == []
     # Chromium reports a request the page's policy refused as requested, then failed "csp".
     assert recorded_page.left_the_browser(inbox.base_url) == []
