@@ -28,6 +28,7 @@ from inbox.live_feed import LiveFeed
 from inbox.repository.agents import AgentRepository
 from inbox.web import blp as web_inbox
 from switchboard_shared.database import connection_pool
+from switchboard_shared.errors import InvalidEventError
 from switchboard_shared.health import broker_check, database_check, health_blueprint
 
 BLUEPRINTS = (
@@ -95,6 +96,12 @@ def create_app(settings: InboxSettings, pool: ConnectionPool | None = None) -> F
         if isinstance(error, Collision):
             body["errors"] = {"new_messages": MessageSchema(many=True).dump(error.new_messages)}
         return body, error.status
+
+    @app.errorhandler(InvalidEventError)
+    def unsendable(error: InvalidEventError):
+        # e.g. a reply to a contact the channel cannot address (no email address known)
+        body = {"code": 422, "status": "Unprocessable Entity", "message": error.reason}
+        return body, 422
 
     @app.errorhandler(psycopg.errors.UniqueViolation)
     def duplicate(error):

@@ -64,6 +64,12 @@ def reply(
         newer = messages.newer_than(conversation_id, answered["seq"], str(agent["id"]))
         if newer:
             raise Collision(newer)
+    if answered["direction"] != "inbound":
+        # Naming a reply or note says what the agent saw; the customer's latest message is
+        # still what gets answered (its author, provider id and email headers).
+        answered = messages.latest_inbound(conversation_id)
+        if answered is None:
+            raise Invalid("this conversation has no customer message to answer")
     channel = conversation["channel"]
     if channel == "email" and request.visibility == "public":
         raise Invalid("email replies are private")

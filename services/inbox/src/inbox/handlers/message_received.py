@@ -121,7 +121,8 @@ class _Batch:
     def _settled_elsewhere(self, item: _Inbound) -> bool:
         """Apply an echo or a bounce to the reply it is about; True when nothing else is due."""
         payload = item.payload
-        if _is_echo(payload):
+        # Our own public comment seen again names no recipient, but is still an echo.
+        if item.flags.get("echo"):
             conversation = self.repository.confirm_echo(
                 payload["external_id"],
                 payload["external_id"] if payload["channel"] == "email" else None,

@@ -253,6 +253,12 @@ class IngestRepository:
             " AND delivery_status = ANY(%s) RETURNING conversation_id",
             (reason, email_message_id, states),
         ).fetchone()
+        if row is None:  # ours, but already past failing (e.g. read): nothing to change
+            row = self.connection.execute(
+                "SELECT conversation_id FROM inbox.messages"
+                " WHERE direction = 'outbound' AND email_message_id = %s LIMIT 1",
+                (email_message_id,),
+            ).fetchone()
         return str(row[0]) if row else None
 
 
