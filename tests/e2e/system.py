@@ -192,9 +192,14 @@ class System:
             message=f"{', '.join(queues)} to be drained",
         )
 
-    def dead_letters(self) -> dict[str, int]:
-        """The dead-letter queues that hold anything."""
-        return {q: n for q, n in self.queue_totals().items() if q.endswith(".dlq") and n}
+    def dead_letters(self, prefix: str = "inbox.") -> dict[str, int]:
+        """The dead-letter queues named `prefix...` that hold anything (the notifier parks
+        a permanently refused reply in its own on purpose, for an operator to replay)."""
+        return {
+            q: n
+            for q, n in self.queue_totals().items()
+            if q.startswith(prefix) and q.endswith(".dlq") and n
+        }
 
 
 def _service_env(system: System, blob_dir: Path) -> dict[str, str]:

@@ -6,14 +6,11 @@ reaches two support mailboxes (two Dovecot users, two IMAP cursors) and the HTTP
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-
 import psycopg
-import requests
 
 from tests.e2e import webhooks
-from tests.e2e.system import HELP, INGRESS_TOKEN, SUPPORT, System
+from tests.e2e.mail import customer_mail, post_mime
+from tests.e2e.system import HELP, SUPPORT, System
 from tests.integration.email_ingest.imap_harness import append_mails
 from tests.support.waiting import wait_for
 
@@ -47,17 +44,6 @@ def wait_imported(system: System, address: str) -> None:
     wait_for(covered, 30, interval=0.1, message=f"{address} imported")
 
 
-def customer_mail() -> tuple[bytes, str]:
-    message = EmailMessage()
-    message["From"] = "Dora Duplicate <dora.e2e@customer.example>"
-    message["To"] = f"{SUPPORT}, {HELP}"
-    message["Subject"] = "Sent to both of your addresses"
-    message["Date"] = formatdate()
-    message["Message-ID"] = make_msgid("twice", domain="customer.example")
-    message.set_content("Which one of you will answer?")
-    return message.as_bytes(), message["Message-ID"]
-
-
 def test_every_duplicate_is_stored_once(system: System):
     inbound = [
         webhooks.messenger("7101" + webhooks.fresh_digits(12), "Hi from Messenger"),
@@ -77,17 +63,16 @@ def test_every_duplicate_is_stored_once(system: System):
         for _ in range(3):
             webhook.send(system)
 
-    mail, message_id = customer_mail()
+    message = customer_mail(
+        "Dora Duplicate <dora.e2e@customer.example>",
+        f"{SUPPORT}, {HELP}",
+        "Sent to both of your addresses",
+        "Which one of you will answer?",
+    )
+    mail, message_id = message.as_bytes(), message["Message-ID"]
     append_mails(system.mailboxes[SUPPORT], [mail])
     append_mails(system.mailboxes[HELP], [mail])
-    response = requests.post(
-        f"{system.url('email-ingest')}/inbound/mime",
-        params={"recipient": HELP},
-        data=mail,
-        headers={"Authorization": f"Bearer {INGRESS_TOKEN}", "Content-Type": "message/rfc822"},
-        timeout=10,
-    )
-    assert response.status_code == 202, response.text
+    post_mime(system, mail, HELP)
 
     external_ids = [w.external_id for w in inbound] + [message_id]
     wait_for(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from email.message import EmailMessage, Message
 from email.utils import formatdate, make_msgid, parseaddr
 
+from tests.e2e.mail import customer_mail
 from tests.e2e.system import SUPPORT, System
 from tests.integration.email_ingest.imap_harness import append_mails
 from tests.simulators.replies.smtp_sink import Received
@@ -19,14 +20,12 @@ CUSTOMER = "alice.e2e@customer.example"
 
 
 def first_mail() -> bytes:
-    message = EmailMessage()
-    message["From"] = f"Alice Example <{CUSTOMER}>"
-    message["To"] = SUPPORT
-    message["Subject"] = "My parcel never arrived"
-    message["Date"] = formatdate()
-    message["Message-ID"] = make_msgid("first", domain="customer.example")
-    message.set_content("Hello, order 4711 has not arrived yet. Can you check?\n\nAlice")
-    return message.as_bytes()
+    return customer_mail(
+        f"Alice Example <{CUSTOMER}>",
+        SUPPORT,
+        "My parcel never arrived",
+        "Hello, order 4711 has not arrived yet. Can you check?\n\nAlice",
+    ).as_bytes()
 
 
 def answer_to(received: Message, text: str) -> bytes:

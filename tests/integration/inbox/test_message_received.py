@@ -244,6 +244,34 @@ def test_an_echo_confirms_our_reply_instead_of_becoming_a_message(db, handler):
     assert status.fetchone()[0] == "sent"
 
 
+def test_the_echo_of_our_public_comment_reply_confirms_it_instead_of_becoming_a_message(
+    db, handler
+):
+    # The page's own comment comes back from the feed webhook without a recipient (found by
+    # the e2e scenario: it used to be stored as a new customer message from the page).
+    handler.handle_batch([consumed(dm(channel="facebook_comment", external_id="post_c1"))])
+    conversation = message(db, "post_c1")["conversation"]
+    reply = _outbound(
+        db,
+        conversation,
+        channel="facebook_comment",
+        visibility="public",
+        provider_ids=["post_c2"],
+    )
+    echo = dm(
+        channel="facebook_comment",
+        visibility="public",
+        external_id="post_c2",
+        author={"external_id": "page-1"},
+        recipient=None,
+        flags={"echo": True},
+    )
+    handler.handle_batch([consumed(echo)])
+    assert count(db, "messages") == 2
+    status = db.execute("SELECT delivery_status FROM inbox.messages WHERE id = %s", (reply,))
+    assert status.fetchone()[0] == "sent"
+
+
 def test_an_echo_of_a_message_sent_elsewhere_is_stored_as_outbound(db, handler):
     handler.handle_batch([consumed(dm(external_id="m_in"))])
     echo = dm(
