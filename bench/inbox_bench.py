@@ -24,8 +24,10 @@ import signal
 import statistics
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
+from pathlib import Path
 
 import psycopg
 
@@ -46,6 +48,60 @@ CEILING_TABLE = "bench_ceiling"
 ROUNDS = 2
 # Counting rows costs the database too: poll gently (the rate spans many seconds).
 POLL_SECONDS = 0.25
+# 100,000 conversations of 10 messages each, inserted set-based; the GIN indexes are built
+# after the bulk insert, as a restore would.
+API_SEED = (
+    (
+        "INSERT INTO inbox.agents (id, email, display_name, role) SELECT gen_random_uuid(), "
+        "'agent' || g || '@bench.example', 'Agent ' || g, 'agent' FROM generate_series(1, 20) g"
+    ),
+    (
+        "INSERT INTO inbox.inboxes (channel, address, name) SELECT (ARRAY['email', 'messenger', "
+        "'telegram', 'whatsapp'])[1 + g % 4], 'inbox-' || g, 'Inbox ' || g FROM "
+        "generate_series(1, 8) g"
+    ),
+    (
+        "INSERT INTO inbox.contacts (display_name, email) SELECT 'Customer ' || g, 'c' || g || "
+        "'@bench.example' FROM generate_series(1, 50000) g"
+    ),
+    (
+        "CREATE TEMP TABLE w AS SELECT ARRAY['order', 'parcel', 'refund', 'invoice', 'late', "
+        "'broken', 'address', 'payment', 'delivery', 'tracking', 'account', 'password', "
+        "'discount', 'return', 'exchange', 'warranty', 'shipping', 'cancel', 'subscription', "
+        "'receipt'] AS words, ARRAY(SELECT id FROM inbox.agents ORDER BY id) AS agents, "
+        "ARRAY(SELECT id FROM inbox.inboxes ORDER BY id) AS inboxes, ARRAY(SELECT channel FROM "
+        "inbox.inboxes ORDER BY id) AS channels, ARRAY(SELECT id FROM inbox.contacts ORDER BY "
+        "id) AS contacts"
+    ),
+    (
+        "INSERT INTO inbox.conversations (token, inbox_id, channel, contact_id, status, "
+        "assignee_id, labels, subject, last_activity_at, created_at) SELECT 'b' || g, "
+        "w.inboxes[1 + g % 8], w.channels[1 + g % 8], w.contacts[1 + g % 50000], (ARRAY['open', "
+        "'open', 'pending', 'resolved', 'resolved', 'resolved', 'snoozed'])[1 + g % 7], CASE "
+        "WHEN g % 3 = 0 THEN NULL ELSE w.agents[1 + g % 20] END, CASE WHEN g % 10 = 0 THEN "
+        "ARRAY['vip'] WHEN g % 10 = 1 THEN ARRAY['billing'] ELSE '{}' END, 'Subject ' || "
+        "w.words[1 + g % 20] || ' ' || g, now() - make_interval(secs => g * 30), now() - "
+        "make_interval(secs => g * 30 + 3600) FROM generate_series(1, 100000) g, w"
+    ),
+    ("ALTER TABLE inbox.messages SET (autovacuum_enabled = false)"),
+    ("DROP INDEX inbox.messages_search"),
+    ("DROP INDEX inbox.messages_provider_ids"),
+    (
+        "INSERT INTO inbox.messages (conversation_id, inbox_id, channel, direction, visibility, "
+        "author_contact_id, text, sent_at, received_at, created_at, thread_reason) SELECT c.id, "
+        "c.inbox_id, c.channel, CASE WHEN n % 3 = 2 THEN 'outbound' ELSE 'inbound' END, "
+        "'private', c.contact_id, 'Hello, my ' || w.words[1 + abs(hashtext(c.token || 'a' || "
+        "n)) % 20] || ' and ' || w.words[1 + abs(hashtext(c.token || n)) % 20] || ' question "
+        "number ' || n || ' about ' || w.words[1 + abs(hashtext(n || c.token)) % 20] || ' "
+        "thanks', c.created_at + make_interval(mins => n), c.created_at + make_interval(mins => "
+        "n), c.created_at + make_interval(mins => n), 'seeded' FROM inbox.conversations c, "
+        "generate_series(1, 10) n, w"
+    ),
+    ("CREATE INDEX messages_search ON inbox.messages USING gin (search_vector)"),
+    ("CREATE INDEX messages_provider_ids ON inbox.messages USING gin (provider_ids)"),
+    ("ALTER TABLE inbox.messages SET (autovacuum_enabled = true)"),
+    ("VACUUM ANALYZE"),
+)
 
 
 def measure() -> list[dict]:
@@ -65,6 +121,7 @@ def measure() -> list[dict]:
             rates["one"].append(_run(vhost, database_url, events, "worker", 1, env))
             rates["two"].append(_run(vhost, database_url, events, "worker", 2, env))
     ceiling, one, two = (statistics.median(rates[k]) for k in ("ceiling", "one", "two"))
+    api = _measure_api()
     machine = "2 cores shared by RabbitMQ, PostgreSQL, the publisher and the consumers"
     return [
         figure(
@@ -100,6 +157,7 @@ def measure() -> list[dict]:
             COMMAND,
             "worker.msgs_per_s over worker.ceiling_msgs_per_s, measured in the same run.",
         ),
+        *api,
     ]
 
 
@@ -211,6 +269,140 @@ def _processes(command: list[str], count: int, env: dict):
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _measure_api() -> list[dict]:
+    """p50/p95 of the list (each filter), the detail and search, 1,000,000 messages seeded."""
+    with throwaway_database() as database_url:
+        upgrade(database_url, MigrationSet("inbox", str(files("inbox") / "migrations")))
+        with psycopg.connect(database_url, autocommit=True) as db:
+            for statement in API_SEED:
+                db.execute(statement)
+            conversations = [
+                str(i) for (i,) in db.execute("SELECT id FROM inbox.conversations LIMIT 2000")
+            ]
+            inbox_id = db.execute("SELECT id FROM inbox.inboxes LIMIT 1").fetchone()[0]
+            agent_id = db.execute("SELECT id FROM inbox.agents LIMIT 1").fetchone()[0]
+        timings = _api_timings(database_url, str(agent_id), str(inbox_id), conversations)
+    figures = []
+    note = (
+        "In-process Flask test client (no HTTP hop), one request at a time, on a database of "
+        "100,000 conversations and 1,000,000 messages; bound by PostgreSQL on {}."
+    )
+    for name, values in sorted(timings.items()):
+        p50, p95 = _percentile(values, 50), _percentile(values, 95)
+        figures.append(figure(f"{name}_p50_ms", p50, "ms", COMMAND, note.format(PLANS[name])))
+        figures.append(figure(f"{name}_p95_ms", p95, "ms", COMMAND, note.format(PLANS[name])))
+    list_p95 = max(_percentile(v, 95) for k, v in timings.items() if k.startswith("api.list_"))
+    figures.append(
+        figure(
+            "api.list_p95_ms",
+            list_p95,
+            "ms",
+            COMMAND,
+            "The slowest list filter's p95 (see api.list_*_p95_ms); keyset pages over a partial "
+            "index per filter, so the cost does not grow with the page number.",
+        )
+    )
+    return figures
+
+
+_KEYSET = (
+    "a keyset index scan of conversations in (last_activity_at, id) order, filtered, then "
+    "inbox and contact by primary key"
+)
+PLANS = {
+    "api.list_status": _KEYSET,
+    "api.list_mine": _KEYSET,
+    "api.list_unassigned": _KEYSET,
+    "api.list_inbox": _KEYSET,
+    "api.list_channel": _KEYSET,
+    "api.list_label": _KEYSET,
+    "api.list_page2": _KEYSET + ", starting at the cursor",
+    "api.detail": "the conversation's primary key and messages_conversation (conversation, seq)",
+    "api.search": (
+        "the keyset scan semi-joined to each conversation's messages by messages_conversation "
+        "with the tsquery as filter (common words); rare words go through the GIN index"
+    ),
+}
+LIST_QUERIES = {
+    "api.list_status": {"status": "open"},
+    "api.list_mine": {"assignee": "me"},
+    "api.list_unassigned": {"assignee": "unassigned", "status": "open"},
+    "api.list_inbox": {"inbox_id": "{inbox}"},
+    "api.list_channel": {"channel": "telegram"},
+    "api.list_label": {"label": "vip"},
+}
+SEARCH_WORDS = ("refund", "parcel tracking", "warranty", "cancel subscription", "invoice late")
+API_REQUESTS = 200
+
+
+def _api_timings(
+    database_url: str, agent_id: str, inbox_id: str, conversations: list[str]
+) -> dict[str, list[float]]:
+    from inbox.app import create_app
+    from inbox.config import InboxSettings
+    from inbox.credentials import new_api_token, token_digest
+    from inbox.repository.agents import AgentRepository
+    from switchboard_shared.config import (
+        AmqpSettings,
+        BlobSettings,
+        DatabaseSettings,
+        LogSettings,
+        Secret,
+    )
+
+    settings = InboxSettings(
+        amqp=AmqpSettings(url=Secret("amqp://guest:guest@127.0.0.1:5672/%2F")),
+        database=DatabaseSettings(url=Secret(database_url)),
+        blob=BlobSettings(dir=Path("/tmp/inbox-bench-blobs")),  # noqa: S108 (never written)
+        log=LogSettings(),
+        secret_key=Secret("bench"),
+    )
+    token = new_api_token()
+    with psycopg.connect(database_url, autocommit=True) as db:
+        AgentRepository(db).add_token(agent_id, "bench", token_digest(token))
+    app = create_app(settings)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def timed(path: str, query: dict) -> float:
+        started = time.perf_counter()
+        response = client.get(path, query_string=query, headers=headers)
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} {query}: {response.status_code} {response.data[:200]}")
+        return elapsed
+
+    requests: dict[str, list[tuple[str, dict]]] = {}
+    for name, query in LIST_QUERIES.items():
+        query = {k: v.format(inbox=inbox_id) for k, v in query.items()}
+        requests[name] = [("/api/v1/conversations", query)] * API_REQUESTS
+    first = client.get("/api/v1/conversations", query_string={"status": "open"}, headers=headers)
+    cursor = first.get_json()["next_cursor"]
+    requests["api.list_page2"] = [
+        ("/api/v1/conversations", {"status": "open", "cursor": cursor})
+    ] * API_REQUESTS
+    requests["api.detail"] = [
+        (f"/api/v1/conversations/{conversations[i % len(conversations)]}", {})
+        for i in range(API_REQUESTS)
+    ]
+    requests["api.search"] = [
+        ("/api/v1/conversations", {"q": SEARCH_WORDS[i % len(SEARCH_WORDS)]})
+        for i in range(API_REQUESTS)
+    ]
+    timings: dict[str, list[float]] = {}
+    for name, calls in requests.items():
+        for path, query in calls[:20]:  # warm the caches and the pool
+            timed(path, query)
+        timings[name] = [timed(path, query) for path, query in calls]
+    app.extensions["inbox.pool"].close()
+    return timings
+
+
+def _percentile(values: list[float], percent: int) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(percent / 100 * (len(ordered) - 1)))]
 
 
 def ceiling_loop(amqp_url: str, database_url: str) -> None:
