@@ -329,3 +329,9 @@ def test_every_stored_message_writes_one_outbox_row_and_a_rollback_writes_none(d
 def _unvalidated(payload: dict):
     event = consumed(email())
     return type(event)(**{**event.__dict__, "payload": {**event.payload, "text": None}})
+
+
+def test_nul_characters_from_a_channel_are_dropped_not_fatal(db, handler):
+    handler.handle_batch([consumed(email(external_id="<nul@example.net>", text="a\x00b"))])
+    stored = db.execute("SELECT text FROM inbox.messages").fetchone()[0]
+    assert stored == "ab"

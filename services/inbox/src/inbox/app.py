@@ -103,6 +103,12 @@ def create_app(settings: InboxSettings, pool: ConnectionPool | None = None) -> F
         body = {"code": 422, "status": "Unprocessable Entity", "message": error.reason}
         return body, 422
 
+    @app.errorhandler(psycopg.DataError)
+    def unstorable(error: psycopg.DataError):
+        # e.g. a NUL character, which PostgreSQL text cannot hold
+        body = {"code": 422, "status": "Unprocessable Entity", "message": str(error)}
+        return body, 422
+
     @app.errorhandler(psycopg.errors.UniqueViolation)
     def duplicate(error):
         return {"code": 409, "status": "Conflict", "message": "that already exists"}, 409
