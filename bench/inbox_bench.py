@@ -22,7 +22,6 @@ import logging
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -35,6 +34,7 @@ from bench.support import REPO, figure, rerun_command, throwaway_database, throw
 from switchboard_shared.migrations import MigrationSet, upgrade
 from switchboard_shared.publisher import Publisher
 from switchboard_shared.schemas import MESSAGE_RECEIVED, Event
+from tests.integration.inbox.worker_processes import running_processes
 from tests.support.waiting import wait_for
 
 log = logging.getLogger(__name__)
@@ -230,7 +230,7 @@ def _run(vhost, database_url: str, events: list[Event], kind: str, processes: in
             if kind == "ceiling"
             else [sys.executable, "-m", "inbox.worker"]
         )
-        with _processes(command, processes, env):
+        with running_processes(command, processes, env, cwd=REPO):
             rate = _time_rows(db, table, len(events))
     log.info("%s x%d: %.0f msg/s", kind, processes, rate)
     return rate
@@ -254,21 +254,6 @@ def _time_rows(db: psycopg.Connection, table: str, expected: int) -> float:
         f" FROM {table}"
     ).fetchone()
     return (expected - in_last) / (last - first).total_seconds()
-
-
-@contextlib.contextmanager
-def _processes(command: list[str], count: int, env: dict):
-    running = [subprocess.Popen(command, env=env, cwd=REPO) for _ in range(count)]
-    try:
-        yield running
-    finally:
-        for process in running:
-            process.send_signal(signal.SIGTERM)
-        for process in running:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def _measure_api() -> list[dict]:

@@ -27,12 +27,11 @@ def worker_environment(amqp_url: str, database_url: str, blob_dir: Path, **extra
 
 
 @contextmanager
-def running_workers(count: int, environment: dict) -> Iterator[list[subprocess.Popen]]:
-    """Start `count` worker processes; SIGTERM them and wait on the way out."""
-    processes = [
-        subprocess.Popen([sys.executable, "-m", "inbox.worker"], env=environment)
-        for _ in range(count)
-    ]
+def running_processes(
+    command: list[str], count: int, environment: dict, cwd: Path | None = None
+) -> Iterator[list[subprocess.Popen]]:
+    """Start `count` copies of `command`; SIGTERM them and wait on the way out."""
+    processes = [subprocess.Popen(command, env=environment, cwd=cwd) for _ in range(count)]
     try:
         yield processes
     finally:
@@ -44,3 +43,8 @@ def running_workers(count: int, environment: dict) -> Iterator[list[subprocess.P
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def running_workers(count: int, environment: dict):
+    """Start `count` inbox-worker processes (a context manager, like running_processes)."""
+    return running_processes([sys.executable, "-m", "inbox.worker"], count, environment)
