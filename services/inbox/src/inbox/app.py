@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 
 from inbox.api import (
     agents,
+    attachments,
     auth,
     canned_responses,
     contacts,
@@ -27,6 +28,7 @@ from inbox.errors import Collision, InboxError
 from inbox.live_feed import LiveFeed
 from inbox.repository.agents import AgentRepository
 from inbox.web import blp as web_inbox
+from switchboard_shared.blobstore import FilesystemBlobStore
 from switchboard_shared.database import connection_pool
 from switchboard_shared.errors import InvalidEventError
 from switchboard_shared.health import broker_check, database_check, health_blueprint
@@ -40,6 +42,7 @@ BLUEPRINTS = (
     contacts,
     canned_responses,
     events,
+    attachments,
 )
 SWAGGER_ASSETS = "/api/docs/assets/"
 
@@ -51,12 +54,13 @@ def create_app(settings: InboxSettings, pool: ConnectionPool | None = None) -> F
     app.extensions["inbox.pool"] = pool
     app.extensions["inbox.settings"] = settings
     app.extensions["inbox.live_feed"] = LiveFeed(settings.amqp)
+    app.extensions["inbox.blobs"] = FilesystemBlobStore(settings.blob.dir, settings.blob.fsync)
     app.config.update(
         SECRET_KEY=settings.secret_key or _shared_session_key(pool),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
-        MAX_CONTENT_LENGTH=2 * 2**20,
+        MAX_CONTENT_LENGTH=25 * 2**20,  # attachments uploaded for replies
         API_TITLE="Switchboard inbox",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",

@@ -91,7 +91,7 @@ class MessageRepository:
                 " AS x(filename text, content_type text, size bigint, sha256 text)",
                 (row["id"], records(attachments)),
             )
-        return self.get(row["id"])
+        return self._with_attachments([self.get(row["id"])])[0]
 
     def requeue_failed(self, message_id: str) -> dict | None:
         """An agent's retry: a failed reply is queued again."""
@@ -101,6 +101,14 @@ class MessageRepository:
             (message_id,),
         )
         return self.get(message_id)
+
+    def attachment(self, attachment_id: str) -> dict | None:
+        """One attachment's record."""
+        return self.cursor.execute(
+            "SELECT id, message_id, filename, content_type, size, sha256, unavailable_reason"
+            " FROM inbox.attachments WHERE id = %s",
+            (attachment_id,),
+        ).fetchone()
 
     def _with_attachments(self, messages: list[dict]) -> list[dict]:
         if not messages:
