@@ -222,6 +222,7 @@ def render_report(results: dict, failures: list[Outcome]) -> str:
     if older:
         lines += ["", "\\* kept from an earlier run (`--only` did not re-measure it):"]
         lines += [f"  `{item['name']}` {item['date']}, {item['commit']}." for item in older]
+    lines += pipeline_section(results["figures"])
     lines += [
         "",
         "## Reproducing a figure",
@@ -242,6 +243,47 @@ def render_report(results: dict, failures: list[Outcome]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+PIPELINE_SCALING = (
+    ("stored per second at saturation", "pipeline.e2e_msgs_per_s", "msg/s"),
+    ("p50 latency at saturation", "pipeline.p50_ms_at_saturation", "ms"),
+    ("p99 latency at saturation", "pipeline.p99_ms_at_saturation", "ms"),
+)
+PIPELINE_TARGETS = (
+    ("pipeline.ratio", ">=", 0.5),
+    ("pipeline.p99_ms_at_200", "<", 250.0),
+)
+
+
+def pipeline_section(figures: list[dict]) -> list[str]:
+    """The pipeline's one-vs-two inbox workers table and its targets, if it was measured."""
+    values = {item["name"]: item["value"] for item in figures}
+    if "pipeline.e2e_msgs_per_s" not in values:
+        return []
+    lines = [
+        "",
+        "## Pipeline: one vs two inbox workers",
+        "",
+        "The whole system end to end (bench/pipeline_bench.py): the mix of emails and signed",
+        "webhooks posted by 32 clients, with one inbox-worker process, then with a second one",
+        "competing on the queue. Latency runs from the ingest's HTTP answer to the row committed.",
+        "",
+        "| | one worker | two workers |",
+        "| --- | ---: | ---: |",
+    ]
+    for label, name, unit in PIPELINE_SCALING:
+        one, two = values.get(name), values.get(f"{name}_2workers")
+        cells = [f"{format_value(v)} {unit}" if v is not None else "-" for v in (one, two)]
+        lines.append(f"| {label} | {cells[0]} | {cells[1]} |")
+    lines += ["", "Targets (issue 7, 2-core machine):", ""]
+    for name, relation, target in PIPELINE_TARGETS:
+        if name in values:
+            value = values[name]
+            met = value >= target if relation == ">=" else value < target
+            verdict = "met" if met else "NOT met"
+            lines.append(f"- `{name}` {relation} {target:g}: {format_value(value)}, {verdict}")
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
