@@ -143,16 +143,16 @@ SATURATION_LIMIT = (
     "as they can: the queue in front of the inbox worker grows, so this is mostly queueing."
 )
 TWO_LIMIT = (
-    "As at saturation, with a second inbox-worker process on the queue: with two cores already "
-    "busy with the ingests, the broker and PostgreSQL, a second worker adds CPU contention more "
-    "than capacity."
+    "As at saturation, with a second inbox-worker process (and its relay) on the queue: it helps "
+    "only as far as the first worker was waiting on PostgreSQL rather than on the two cores, "
+    "which the ingests, the broker, PostgreSQL and the load generator already share."
 )
 PACED_LIMIT = (
     "Latency from the ingest's HTTP answer to the row committed, 200 msg/s offered (paced), one "
-    "inbox worker at its defaults: a message waits up to the batch wait (0.1 s) for its batch, "
-    "then the batch's dozen PostgreSQL round trips and commit (py-spy: two thirds of the "
-    "worker's batch time is spent waiting on PostgreSQL); when the machine is busy the worker "
-    "stores fewer than 200/s and the tail is backlog. Target p99 < 250 ms; the watcher polls "
+    "inbox worker at its defaults: a message waits for its batch to fill (batch wait 0.1 s, "
+    "batches of ~25) and for the batch's transaction (30-50 ms, ~85% of it waiting on a dozen "
+    "sequential PostgreSQL statements, per py-spy and switchboard_handler_seconds); a busy "
+    "machine slows those statements and the tail grows. Target p99 < 250 ms; the watcher polls "
     "every 5 ms."
 )
 CEILING_LIMIT = (
