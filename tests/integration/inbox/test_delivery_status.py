@@ -77,6 +77,19 @@ def test_failed_is_final_and_keeps_its_reason(db, pool, reply):
     assert row == ("failed", "user blocked the page")
 
 
+def test_a_reply_possibly_sent_twice_stays_flagged_once_sent(db, pool, reply):
+    # Regression (found by tests/chaos): the flag on `sent` was dropped by the UPDATE.
+    apply(pool, reply_id=reply, status="sent", external_ids=["m_out"], possible_duplicate=True)
+    sent = db.execute(
+        "SELECT delivery_status, delivery_reason FROM inbox.messages WHERE id = %s", (reply,)
+    ).fetchone()
+    assert sent == ("sent", "sent (possibly sent twice)")
+    apply(pool, reply_id=None, status="delivered", external_ids=["m_out"])
+    assert db.execute(
+        "SELECT delivery_status, delivery_reason FROM inbox.messages WHERE id = %s", (reply,)
+    ).fetchone() == ("delivered", "sent (possibly sent twice)")
+
+
 def test_each_applied_status_announces_a_delivery_update(db, pool, reply):
     db.execute("DELETE FROM inbox.outbox")
     apply(pool, reply_id=reply, status="sent", external_ids=["m_out"])

@@ -6,9 +6,13 @@ from datetime import datetime
 
 import psycopg
 
+# A reply the notifier may have sent twice keeps saying so (its `sent` status carries the flag,
+# later receipts do not); other reasons belong to `failed` and `retrying` only.
 _SET = (
     "UPDATE inbox.messages SET delivery_status = %(status)s,"
-    " delivery_reason = CASE WHEN %(status)s IN ('failed', 'retrying') THEN %(reason)s END,"
+    " delivery_reason = CASE WHEN %(status)s IN ('failed', 'retrying') THEN %(reason)s"
+    "  WHEN %(reason)s::text LIKE '%%(possibly sent twice)' THEN %(reason)s"
+    "  WHEN delivery_reason LIKE '%%(possibly sent twice)' THEN delivery_reason END,"
     " delivery_updated_at = %(at)s"
 )
 _WATERMARK = (
