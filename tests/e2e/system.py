@@ -54,6 +54,7 @@ class ServiceProcess:
     log_path: Path
     ready_url: str
     process: subprocess.Popen | None = None
+    terminated: int | None = None  # the pid SIGTERM was sent to
 
     def start(self) -> ServiceProcess:
         """Start the process (its own session, so a signal reaches only what we sent it to)."""
@@ -78,9 +79,12 @@ class ServiceProcess:
             return False
 
     def terminate(self) -> None:
-        """Send SIGTERM (the way an orchestrator stops it)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        """Send SIGTERM (the way an orchestrator stops it), once: a second one could arrive
+        while the interpreter is exiting, with Python's handlers gone, and end it with -15."""
+        process = self.process
+        if process is not None and process.poll() is None and self.terminated != process.pid:
+            process.send_signal(signal.SIGTERM)
+            self.terminated = process.pid
 
     def stop(self, timeout: float = 30) -> int | None:
         """SIGTERM and wait; SIGKILL if it does not stop in time (then None)."""
@@ -93,6 +97,18 @@ class ServiceProcess:
             self.process.kill()
             self.process.wait(10)
             return None
+
+    def kill(self) -> int:
+        """SIGKILL the process and everything in its session (a gunicorn master's workers,
+        the inbox worker's relay), as a crash or the OOM killer would; return its exit code."""
+        assert self.process is not None and self.process.poll() is None, f"{self.name} not running"
+        os.killpg(self.process.pid, signal.SIGKILL)
+        return self.process.wait(10)
+
+    def restart(self) -> ServiceProcess:
+        """Start a stopped or killed process again, same argv, environment and port."""
+        assert self.process is None or self.process.poll() is not None, f"{self.name} running"
+        return self.start()
 
     def exit_code(self) -> int | None:
         return None if self.process is None else self.process.poll()
