@@ -47,6 +47,10 @@ from switchboard_shared.topology import (
 
 log = logging.getLogger(__name__)
 
+# First pause before requeueing a message that could not be moved to a delay or dead-letter
+# queue; it doubles with each consecutive failure, up to 5 seconds.
+REPUBLISH_BACKOFF_SECONDS = 0.25
+
 ATTEMPT_HEADER = "x-attempt"
 REASON_HEADER = "x-dead-letter-reason"
 ERROR_HEADER = "x-last-error"
@@ -115,6 +119,7 @@ class Consumer(ConsumerMixin):
         self.publisher = Publisher(settings, declare=False)
         self._pending: list[_Pending] = []
         self._first_pending_at = 0.0
+        self._republish_failures = 0
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -309,10 +314,24 @@ class Consumer(ConsumerMixin):
         try:
             self.publisher.send([outgoing])
         except PublishError as exc:
-            # Not acked: the broker redelivers it (and its delivery limit stops a loop).
-            log.error("could not move a message to %s (%s); requeueing", outgoing.exchange, exc)
+            # Not acked: the broker redelivers it. Wait first: right after a broker restart a
+            # delay or dead-letter queue may still be electing its leader, and requeueing at
+            # once would spend the message's whole delivery limit in milliseconds, leaving the
+            # broker to dead-letter it without our reason.
+            self._republish_failures += 1
+            pause = min(REPUBLISH_BACKOFF_SECONDS * 2 ** (self._republish_failures - 1), 5.0)
+            log.error(
+                "could not move a message to %s (%s); requeueing it in %.1fs",
+                outgoing.exchange,
+                exc,
+                pause,
+            )
+            deadline = time.monotonic() + pause
+            while not self.should_stop and time.monotonic() < deadline:
+                time.sleep(0.05)
             message.requeue()
             return False
+        self._republish_failures = 0
         message.ack()
         return True
 
