@@ -128,7 +128,7 @@ EOF
 stop_stray_master() {
     pgrep -F "$VAR/run/master.pid" >/dev/null 2>&1 && return 0 # ours
     local pids pid
-    pids=$(ss -ltnpH "sport = :$PORT" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
+    pids=$(ss -ltnpH "sport = :$PORT" | { grep -o 'pid=[0-9]*' || true; } | cut -d= -f2 | sort -u)
     [[ -n $pids ]] || return 0
     for pid in $pids; do
         [[ $(ps -o comm= -p "$pid") == dovecot ]] ||

@@ -25,7 +25,7 @@ seed_demo_data() {
         --password-env SWITCHBOARD_DEMO_PASSWORD --if-missing ||
         die "could not create the demo agent"
     switchboard-admin seed-demo || die "could not publish the demo messages"
-    echo "run-local: sign in at http://127.0.0.1:8000/api/docs as admin@switchboard.local" \
+    echo "run-local: sign in at http://127.0.0.1:8000/ as admin@switchboard.local" \
         "(password switchboard-demo)"
 }
 
