@@ -10,6 +10,7 @@
 # Users: one `name:{PLAIN}password` line each in var/dovecot/users; Dovecot re-reads the file
 # when it changes, so a test adds its own fresh user by appending a line.
 set -euo pipefail
+shopt -s extglob
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PORT=${SWITCHBOARD_DOVECOT_PORT:-$((10143 + $(printf %s "$PWD" | cksum | cut -d' ' -f1) % 1000))}
@@ -131,7 +132,8 @@ stop_stray_master() {
     pids=$(ss -ltnpH "sport = :$PORT" | { grep -o 'pid=[0-9]*' || true; } | cut -d= -f2 | sort -u)
     [[ -n $pids ]] || return 0
     for pid in $pids; do
-        [[ $(ps -o comm= -p "$pid") == dovecot ]] ||
+        # The master, or login processes orphaned by a master that was killed.
+        [[ $(ps -o comm= -p "$pid") == @(dovecot|imap-login) ]] ||
             die "port $PORT is taken by $(ps -o comm= -p "$pid"); set SWITCHBOARD_DOVECOT_PORT"
         kill "$pid" 2>/dev/null || true
     done
