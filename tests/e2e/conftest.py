@@ -2,7 +2,8 @@
 
 Starting six processes costs seconds; each scenario uses customers, addresses and ids of its
 own, so sharing the system keeps the directory fast without making the scenarios depend on
-each other's order.
+each other's order. The system gets a vhost and database of its own and stops when the e2e
+package is done: its workers would otherwise consume the queues of the tests that follow.
 """
 
 from __future__ import annotations
@@ -13,16 +14,20 @@ import pytest
 
 from tests.e2e.system import System, running_system
 from tests.integration.email_ingest.imap_harness import dovecot  # noqa: F401  (a fixture)
+from tests.support import postgres, rabbitmq
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def system(
-    request: pytest.FixtureRequest,
-    amqp_url: str,
-    database_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
-    """Every service running as a process against this run's vhost, database and Dovecot."""
+    """Every service running as a process against its own vhost, database and Dovecot."""
     request.getfixturevalue("dovecot")
-    with running_system(amqp_url, database_url, tmp_path_factory.mktemp("e2e")) as running:
-        yield running
+    vhost, amqp_url = rabbitmq.create_vhost()
+    database, database_url = postgres.create_database()
+    try:
+        with running_system(amqp_url, database_url, tmp_path_factory.mktemp("e2e")) as running:
+            yield running
+    finally:
+        postgres.drop_database(database)
+        rabbitmq.delete_vhost(vhost)
