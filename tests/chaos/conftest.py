@@ -10,9 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.system import System, running_system
+from tests.e2e.system import System, isolated_system
 from tests.integration.email_ingest.imap_harness import dovecot  # noqa: F401  (a fixture)
-from tests.support import postgres, rabbitmq
 
 
 @pytest.fixture
@@ -21,11 +20,5 @@ def chaos_system(
 ) -> Iterator[System]:
     """Every service running as a process against a fresh vhost and database."""
     request.getfixturevalue("dovecot")
-    vhost, amqp_url = rabbitmq.create_vhost()
-    database, database_url = postgres.create_database()
-    try:
-        with running_system(amqp_url, database_url, tmp_path_factory.mktemp("chaos")) as system:
-            yield system
-    finally:
-        postgres.drop_database(database)
-        rabbitmq.delete_vhost(vhost)
+    with isolated_system(tmp_path_factory.mktemp("chaos")) as system:
+        yield system

@@ -30,7 +30,7 @@ from tests.simulators.accounts import ENVIRON, accounts_data
 from tests.simulators.replies import ReplySimulator, create_app
 from tests.simulators.replies.smtp_sink import SmtpSink, free_port, smtp_sink
 from tests.simulators.server import serve
-from tests.support import rabbitmq
+from tests.support import postgres, rabbitmq
 from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -384,3 +384,16 @@ def running_system(amqp_url: str, database_url: str, workdir: Path) -> Iterator[
         assert not bad, "did not exit 0 on SIGTERM: " + ", ".join(
             f"{name} ({code})\n{system.processes[name].log()}" for name, code in bad.items()
         )
+
+
+@contextlib.contextmanager
+def isolated_system(workdir: Path) -> Iterator[System]:
+    """`running_system` on a vhost and database of its own, deleted afterwards."""
+    vhost, amqp_url = rabbitmq.create_vhost()
+    database, database_url = postgres.create_database()
+    try:
+        with running_system(amqp_url, database_url, workdir) as system:
+            yield system
+    finally:
+        postgres.drop_database(database)
+        rabbitmq.delete_vhost(vhost)
