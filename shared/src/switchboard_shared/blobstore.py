@@ -11,6 +11,7 @@ import ctypes
 import hashlib
 import os
 import re
+import secrets
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -90,6 +91,7 @@ class FilesystemBlobStore:
         """
         digests: list[str] = []
         pending: dict[str, tuple[str, Path]] = {}
+        token = secrets.token_hex(6)  # concurrent writers of the same blob use other names
         try:
             for data in blobs:
                 digest = sha256_hex(data)
@@ -97,12 +99,13 @@ class FilesystemBlobStore:
                 target = self._path(digest)
                 if digest in pending or target.exists():
                     continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+                tmp = str(target.parent / f".tmp-{digest[:16]}-{token}")
+                try:
+                    _write_new(tmp, data)
+                except FileNotFoundError:  # the blob's directory does not exist yet
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    _write_new(tmp, data)
                 pending[digest] = (tmp, target)
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.chmod(tmp, 0o644)
             if not pending:
                 return digests
             if self.fsync:
@@ -144,6 +147,21 @@ class FilesystemBlobStore:
 
     def _path(self, digest: str) -> Path:
         return self.root / digest[:2] / digest[2:4] / digest
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """Write `data` to a file that must not exist yet, readable by every service (0644)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        os.fchmod(fd, 0o644)  # whatever the umask: the other services read it
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BaseException:
+        os.close(fd)
+        Path(path).unlink(missing_ok=True)
+        raise
+    os.close(fd)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -86,3 +86,15 @@ def test_put_many_without_syncfs_falls_back_to_fsyncs(tmp_path, monkeypatch):
     assert [store.get(d) for d in digests] == [b"a", b"b"]
     # Each temp file before the renames, then each blob's directory after them.
     assert len(synced) == 4
+
+
+def test_put_many_blobs_are_readable_by_every_service_whatever_the_umask(tmp_path):
+    import os
+
+    store = FilesystemBlobStore(tmp_path, fsync=True)
+    old = os.umask(0o077)
+    try:
+        [digest] = store.put_many([b"for the inbox to read"])
+    finally:
+        os.umask(old)
+    assert (tmp_path / digest[:2] / digest[2:4] / digest).stat().st_mode & 0o777 == 0o644
