@@ -20,8 +20,13 @@ _WRAPPED_START = re.compile(
     r"^[>\s]*(?:(?:on|am|le|el|il|op|em|den|dne|w dniu|в|på|tanggal)\b|\d)", re.I
 )
 _ATTRIBUTION_BARE = re.compile(rf"^.{{0,300}}?\b(?:{_WROTE})[:\uff1a]\s*$", re.I)
-_ATTRIBUTION_CJK = re.compile(
-    r"^.{0,300}(?:写道|寫道|のメッセージ|が書きました|님이 작성)[:\uff1a]?\s*$"
+_CJK_WROTE = r"写道|寫道|のメッセージ|が書きました|님이 작성"
+_ATTRIBUTION_CJK = re.compile(rf"^.{{0,300}}(?:{_CJK_WROTE})[:\uff1a]?\s*$")
+# Every attribution pattern above needs one of these words. A text without any (most mail)
+# cannot hold an attribution, which spares the patterns on every line. Spaces inside a
+# verb match any whitespace: an attribution may be wrapped there.
+_ATTRIBUTION_WORD = re.compile(
+    "|".join(w.replace(" ", r"\s+") for w in f"{_WROTE}|{_CJK_WROTE}".split("|")), re.I
 )
 # A trailing "26.06.2014, 14:41, "Alex" <a@example.com>:" left above an HTML blockquote.
 _ATTRIBUTION_LOOSE = re.compile(r"^.{0,80}\d.{0,200}@.{0,120}[:\uff1a]\s*$")
@@ -60,8 +65,9 @@ _MAX_SIGNATURE_LINES = 12
 def extract_reply(text: str) -> str:
     """Return the new part of a plain-text reply: no quoted history, no signature."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    lines = lines[: _history_start(lines)]
-    lines = _drop_quotes(lines)
+    attributed = _ATTRIBUTION_WORD.search(text) is not None
+    lines = lines[: _history_start(lines, attributed)]
+    lines = _drop_quotes(lines, attributed)
     lines = _strip_signature(lines)
     reply = tidy_text("\n".join(lines))
     return reply or tidy_text(text)
@@ -72,14 +78,18 @@ def extract_reply_from_html(html: str) -> str:
     return extract_reply(html_to_text(html, cut_at_quote=True))
 
 
-def _history_start(lines: list[str]) -> int:
-    """Index of the first line of unquoted history (Outlook style), or len(lines)."""
+def _history_start(lines: list[str], attributed: bool) -> int:
+    """Index of the first line of unquoted history (Outlook style), or len(lines).
+
+    `attributed` says whether the text holds an attribution verb at all (else no line
+    can start an attribution).
+    """
     for index, line in enumerate(lines):
         if not line.strip():
             continue
         if _ORIGINAL_MESSAGE.match(line) or _is_header_block(lines, index):
             return _back_over_separators(lines, index)
-        span = _attribution_span(lines, index)
+        span = _attribution_span(lines, index) if attributed else 0
         if span and not _next_is_quoted(lines, index + span):
             return _back_over_separators(lines, index)
     return len(lines)
@@ -134,21 +144,24 @@ def _back_over_separators(lines: list[str], index: int) -> int:
     return index
 
 
-def _drop_quotes(lines: list[str]) -> list[str]:
+def _drop_quotes(lines: list[str], attributed: bool) -> list[str]:
     """Remove `>` lines and the attributions introducing them (interleaved replies stay)."""
     kept: list[str] = []
     skip_until = -1
     for index, line in enumerate(lines):
         if index < skip_until or _QUOTED.match(line):
             continue
-        span = _attribution_span(lines, index) if line.strip() else 0
+        span = _attribution_span(lines, index) if attributed and line.strip() else 0
         if span and _next_is_quoted(lines, index + span):
             skip_until = index + span
             continue
         kept.append(line)
     while kept and not kept[-1].strip():
         kept.pop()
-    if kept and (_ATTRIBUTION_LOOSE.match(kept[-1]) or _attribution_span(kept, len(kept) - 1)):
+    if kept and (
+        _ATTRIBUTION_LOOSE.match(kept[-1])
+        or (attributed and _attribution_span(kept, len(kept) - 1))
+    ):
         kept.pop()  # the attribution of a quote the HTML converter already cut away
     return kept
 
