@@ -112,6 +112,26 @@ def test_the_mime_pipe_archives_publishes_and_answers_202(client, broker, settin
 
 
 @pytest.mark.parametrize(
+    ("query", "header"),
+    [
+        ("", "support+billing@example.com"),
+        ("?recipient=somebody%20else@example.com", "support+billing@example.com"),
+        ("?recipient=support%2Bbilling%40example.com", None),
+    ],
+    ids=["header", "header-wins", "encoded-query"],
+)
+def test_the_mime_pipe_keeps_a_plus_address_recipient(client, broker, query, header):
+    # Postfix does not URL-encode ${recipient}: its transport passes it in the header.
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    if header is not None:
+        headers["X-Switchboard-Recipient"] = header
+    response = client.post(f"/inbound/mime{query}", data=raw_email(), headers=headers)
+    assert response.status_code == 202, response.json
+    [event] = published(broker)
+    assert event["inbox"] == "support+billing@example.com"
+
+
+@pytest.mark.parametrize(
     "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}]
 )
 def test_the_mime_pipe_refuses_a_bad_token(client, broker, headers):

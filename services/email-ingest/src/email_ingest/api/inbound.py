@@ -28,6 +28,8 @@ from switchboard_shared.errors import PublishError
 
 log = logging.getLogger(__name__)
 
+RECIPIENT_HEADER = "X-Switchboard-Recipient"
+
 
 def inbound_blueprint(
     settings: EmailIngestSettings, ingestor: EmailIngestor, replay_guard: ReplayGuard | None
@@ -68,7 +70,7 @@ def inbound_blueprint(
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not same_secret(token.strip(), settings.ingress_token):
             return _error(401, "missing or wrong bearer token")
-        return accept(request.get_data(cache=False), request.args.get("recipient"))
+        return accept(request.get_data(cache=False), _pipe_recipient())
 
     @blueprint.post("/mailgun/mime")
     def mailgun():
@@ -126,6 +128,19 @@ def inbound_blueprint(
         return accept(raw, recipient, not_email_status=403)
 
     return blueprint
+
+
+def _pipe_recipient() -> str | None:
+    """The recipient an MTA pipe names: the X-Switchboard-Recipient header, else ?recipient=.
+
+    The header carries the address verbatim; in a URL Postfix's `${recipient}` is not
+    encoded, so a `+` in it would arrive as a space.
+    """
+    value = request.headers.get(RECIPIENT_HEADER)
+    if value is None:
+        return request.args.get("recipient")
+    # WSGI hands header values over as latin-1: an SMTPUTF8 address arrives as UTF-8 bytes.
+    return value.encode("latin-1", "replace").decode("utf-8", "replace")
 
 
 def _basic_auth_ok(user: str, password: str) -> bool:
