@@ -10,13 +10,16 @@ import logging
 import pytest
 
 from email_ingest import ingestion
+from email_ingest.imap_prepare import ProcessPreparer
 from email_ingest.imap_state import Cursor, ImapState
 from email_ingest.imap_sync import LeaseLost, MailboxSync
 from email_ingest.ingestion import EmailIngestor
 from email_ingest.mailboxes import parse_mailboxes
 from email_ingest.mime_parser import parse_email
 from switchboard_shared.blobstore import FilesystemBlobStore
+from switchboard_shared.config import LogSettings
 from switchboard_shared.database import connection_pool
+from switchboard_shared.errors import PublishError
 from switchboard_shared.publisher import Publisher
 from switchboard_shared.topology import REJECTED_QUEUE
 from tests.integration.email_ingest.imap_harness import (
@@ -54,19 +57,35 @@ def make_sync(pool, amqp_settings, blob_settings, broker):
     """Build a MailboxSync for a user, holding its lease, with a real publisher and blobs."""
     made = []
 
-    def make(user: ImapUser, batch_size: int = 50, max_bytes: int = 10**6, **entry) -> MailboxSync:
+    def make(
+        user: ImapUser,
+        batch_size: int = 50,
+        max_bytes: int = 10**6,
+        processes: int = 0,
+        publisher=None,
+        **entry,
+    ) -> MailboxSync:
         [mailbox] = parse_mailboxes([user.mailbox(**entry)], {user.password_env: user.password})
         state = ImapState(pool, f"test:{user.name}", lease_seconds=60)
         assert state.acquire([mailbox.name]) == {mailbox.name}
         blobs = FilesystemBlobStore(blob_settings.dir, fsync=False)
-        ingestor = EmailIngestor(blobs, Publisher(amqp_settings), "email-ingest/imap")
-        sync = MailboxSync(mailbox, state, ingestor, batch_size, max_bytes)
+        publisher = publisher or Publisher(amqp_settings)
+        ingestor = EmailIngestor(blobs, publisher, "email-ingest/imap")
+        preparer = (
+            ProcessPreparer(blob_settings, LogSettings(format="text"), processes, "imap-tests")
+            if processes
+            else None
+        )
+        sync = MailboxSync(
+            mailbox, state, ingestor, batch_size, max_bytes, preparer=preparer, depth=3
+        )
         made.append(sync)
         return sync
 
     yield make
     for sync in made:
         sync.close()
+        sync.preparer.close()
         sync.importer.ingestor.publisher.close()
 
 
@@ -190,3 +209,53 @@ def test_a_replica_without_the_lease_cannot_move_the_cursor(imap_user, make_sync
         sync.run(always)
     assert sync.state.cursor(imap_user.name, "INBOX") is None
     assert not sync.state.save_cursor(imap_user.name, "INBOX", Cursor(1, 1))
+
+
+def test_worker_processes_prepare_the_batches_and_publishing_keeps_uid_order(
+    imap_user, make_sync, broker
+):
+    mails = [build_mail(i, "piped") for i in range(23)]
+    mails[11] = NOT_EMAIL
+    append_mails(imap_user, mails)
+    sync = make_sync(imap_user, batch_size=4, processes=2)
+    assert sync.run(always) == 23
+    expected = [message_id(i, "piped") for i in range(23) if i != 11]
+    assert published_ids(broker) == expected, "events in UID order, one each"
+    [parked] = rejected(broker)
+    assert parked["reason"].startswith("not an email") and parked["uid"] == 12
+    assert FilesystemBlobStore(sync.importer.ingestor.blobs.root).exists(parked["raw_sha256"])
+    assert sync.state.cursor(imap_user.name, "INBOX").last_uid == 23
+
+
+class FailingPublisher(Publisher):
+    """Confirms the first `good` batches, then reports the broker gone."""
+
+    def __init__(self, settings, good: int) -> None:
+        super().__init__(settings)
+        self.good = good
+
+    def send(self, messages) -> None:
+        if messages and self.good <= 0:
+            raise PublishError("broker gone (test)")
+        self.good -= bool(messages)
+        super().send(messages)
+
+
+def test_the_cursor_never_passes_a_batch_the_broker_did_not_confirm(
+    imap_user, make_sync, broker, amqp_settings
+):
+    append_mails(imap_user, [build_mail(i, "held") for i in range(20)])
+    # Batches prepared ahead of the failed one were fetched, parsed and archived: they must
+    # not be published, and the cursor stays after the last confirmed batch.
+    failing = make_sync(
+        imap_user, batch_size=5, processes=1, publisher=FailingPublisher(amqp_settings, 2)
+    )
+    with pytest.raises(PublishError):
+        failing.run(always)
+    assert published_ids(broker) == [message_id(i, "held") for i in range(10)]
+    assert failing.state.cursor(imap_user.name, "INBOX").last_uid == 10
+    failing.state.release([imap_user.name])
+    healthy = make_sync(imap_user, batch_size=5, processes=1)
+    assert healthy.run(always) == 10
+    assert published_ids(broker) == [message_id(i, "held") for i in range(10, 20)]
+    assert healthy.state.cursor(imap_user.name, "INBOX").last_uid == 20

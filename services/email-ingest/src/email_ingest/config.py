@@ -45,6 +45,11 @@ class EmailIngestSettings:
     mailboxes_file: Path | None = setting("JSON file listing the IMAP mailboxes to poll", None)
     imap_poll_seconds: float = setting("seconds between polls where IDLE is not available", 30.0)
     imap_batch_size: int = setting("messages fetched and published per batch", 100)
+    imap_parse_processes: int = setting(
+        "worker processes of the IMAP poller that parse and archive fetched mail while it"
+        " fetches and publishes (0: parse in the poller's own process)",
+        2,
+    )
     imap_lease_seconds: int = setting("a mailbox lease expires this long after its holder dies", 60)
     health_host: str = setting("address the IMAP poller's health endpoints listen on", "0.0.0.0")  # noqa: S104
     health_port: int = setting("port of the IMAP poller's health endpoints", 9001)

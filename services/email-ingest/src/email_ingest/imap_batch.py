@@ -1,9 +1,9 @@
 """What becomes of a batch of fetched IMAP messages: events, or parked with the reason.
 
-The whole batch goes to the ingestor at once (every confirm in flight). If the batch fails
-for a reason that is not the broker's or the blob store's, the messages go one by one so the
-one at fault is parked in `switchboard.rejected` and its neighbours still become events: a
-single bad message must never hold its folder's cursor back.
+A batch arrives prepared (parsed, validated and archived, see ingestion.prepare_batch) and
+is published at once, every confirm in flight. A message the parser or the schema refused
+is parked in `switchboard.rejected` with the reason and its place on the server, and its
+neighbours still become events: a single bad message must never hold its folder back.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter
 
-from email_ingest.ingestion import EmailIngestor
-from switchboard_shared.errors import PublishError
+from email_ingest.ingestion import EmailIngestor, PreparedBatch
+from switchboard_shared.publisher import Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -54,48 +54,31 @@ class BatchImporter:
         self.ingestor = ingestor
         self.address = address
 
-    def publish(self, place: Place, messages: list[Fetched]) -> list[int]:
-        """Publish a batch with every confirm in flight; return the UIDs that became events.
+    def publish(self, place: Place, messages: list[Fetched], batch: PreparedBatch) -> list[int]:
+        """Publish a prepared batch with every confirm in flight; return the UIDs now events.
 
-        Raises PublishError (broker) or OSError (blob store): then nothing may be taken as
-        done and the caller keeps its cursor.
+        A message that cannot become an event is parked with the reason. Raises
+        PublishError if anything was not confirmed: then nothing may be taken as done and
+        the caller keeps its cursor.
         """
-        try:
-            results = self.ingestor.ingest_many([(m.raw, self.address) for m in messages])
-        except (PublishError, OSError):
-            raise
-        except Exception as exc:  # isolate the message at fault, below
-            log.warning(
-                "mailbox %s folder %r: batch failed (%r); importing one by one",
-                place.mailbox,
-                place.folder,
-                exc,
-            )
-        else:
-            published = [m.uid for m, r in zip(messages, results, strict=True) if r.payload]
-            IMAP_MESSAGES.labels("published").inc(len(published))
-            IMAP_MESSAGES.labels("parked").inc(len(messages) - len(published))
-            return published
-        published = []
-        for message in messages:
-            try:
-                [result] = self.ingestor.ingest_many([(message.raw, self.address)])
-            except (PublishError, OSError):
-                raise
-            except Exception as exc:  # this message cannot become an event
-                self.park(place, message.uid, f"cannot import: {exc!r}", message.raw)
-                continue
-            if result.payload:
-                published.append(message.uid)
-                IMAP_MESSAGES.labels("published").inc()
+        ready: list[tuple[int, Outgoing]] = []
+        for message, item in zip(messages, batch.items, strict=True):
+            if item.message is not None:
+                ready.append((message.uid, item.message))
+            elif item.not_email is not None:
+                self.park(place, message.uid, f"not an email: {item.not_email}", item.raw_sha256)
             else:
-                IMAP_MESSAGES.labels("parked").inc()  # not email: the ingestor parked it
-        return published
+                self.park(place, message.uid, item.failure or "unknown", item.raw_sha256)
+        self.ingestor.publisher.send([outgoing for _uid, outgoing in ready])
+        IMAP_MESSAGES.labels("published").inc(len(ready))
+        return [uid for uid, _outgoing in ready]
 
-    def park(self, place: Place, uid: int, reason: str, raw: bytes | None = None) -> None:
-        """Dead-letter one message with the reason and where it sits on the server."""
-        # Without the bytes (refused or too large) the server location is the only handle.
-        sha = self.ingestor.archive(raw) if raw is not None else ""
+    def park(self, place: Place, uid: int, reason: str, raw_sha256: str = "") -> None:
+        """Dead-letter one message with the reason and where it sits on the server.
+
+        `raw_sha256` names the archived mail; without one (refused or too large) the server
+        location is the only handle.
+        """
         details = {
             "mailbox": place.mailbox,
             "folder": place.folder,
@@ -105,7 +88,7 @@ class BatchImporter:
         log.error(
             "mailbox %s folder %r uid %d: parked: %s", place.mailbox, place.folder, uid, reason
         )
-        self.ingestor.publisher.reject(SOURCE, reason, sha, details)
+        self.ingestor.publisher.reject(SOURCE, reason, raw_sha256, details)
         IMAP_MESSAGES.labels("parked").inc()
 
 

@@ -3,8 +3,10 @@
 For each folder: SELECT, compare UIDVALIDITY with the stored cursor (a change means the UIDs
 we know are meaningless: start again from 0 and let the inbox deduplicate the repeats by
 Message-ID), search the UIDs above the cursor, fetch them in batches with BODY.PEEK[] (so the
-server does not mark them seen), hand each batch to the ingestor, and only once the broker
-confirmed it move the cursor to the batch's highest UID and flag or move the messages.
+server does not mark them seen), and hand each batch to a FolderPipeline: it is parsed and
+archived (in worker processes) while the next is fetched, and only once the broker
+confirmed it does the cursor move to the batch's highest UID and the messages get flagged
+or moved.
 
 A message must never stall its folder: one that vanished is skipped, one the server refuses
 to send or that exceeds the size limit is parked in `switchboard.rejected` with the reason,
@@ -22,6 +24,8 @@ from collections.abc import Callable
 from imapclient import IMAPClient
 
 from email_ingest.imap_batch import IMAP_MESSAGES, BatchImporter, Fetched, Place, split_by_bytes
+from email_ingest.imap_pipeline import FolderPipeline, timed
+from email_ingest.imap_prepare import InlinePreparer, Preparer
 from email_ingest.imap_state import Cursor, ImapState
 from email_ingest.ingestion import EmailIngestor
 from email_ingest.mailboxes import Mailbox
@@ -67,6 +71,8 @@ class MailboxSync:
         batch_size: int,
         max_message_bytes: int,
         connector: Callable[[Mailbox], IMAPClient] = connect,
+        preparer: Preparer | None = None,
+        depth: int = 2,
     ) -> None:
         self.mailbox = mailbox
         self.state = state
@@ -74,6 +80,8 @@ class MailboxSync:
         self.batch_size = batch_size
         self.max_message_bytes = max_message_bytes
         self.connector = connector
+        self.preparer = preparer or InlinePreparer(ingestor.blobs)
+        self.depth = depth
         self.client: IMAPClient | None = None
         self._known_folders: set[str] = set()
 
@@ -120,7 +128,9 @@ class MailboxSync:
                 if left <= 0:
                     break
                 responses = client.idle_check(timeout=min(1.0, left))
-            client.idle_done()
+            # What arrived after the last check comes with the end of IDLE: a wake-up too.
+            _text, late = client.idle_done()
+            responses += late
         except BaseException:
             self.close()
             raise
@@ -172,66 +182,85 @@ class MailboxSync:
         # `n:*` always matches the highest UID, even when it is below n (RFC 3501 6.4.8).
         found = client.search(["UID", f"{cursor.last_uid + 1}:*"])
         uids = sorted(uid for uid in found if uid > cursor.last_uid)
+        if not uids:
+            return 0
+        pipeline = FolderPipeline(
+            self.importer,
+            self.preparer,
+            Place(self.mailbox.name, folder, uidvalidity),
+            lambda last: self._save(folder, Cursor(uidvalidity, last)),
+            self.depth,
+            self.importer.ingestor.clock,
+        )
         handled = 0
-        for start in range(0, len(uids), self.batch_size):
-            chunk = uids[start : start + self.batch_size]
-            done, last = self._import_chunk(client, folder, uidvalidity, chunk, keep_going)
-            handled += done
-            if last < chunk[-1]:
-                break  # told to stop
+        try:
+            for start in range(0, len(uids), self.batch_size):
+                chunk = uids[start : start + self.batch_size]
+                done, complete = self._import_chunk(client, pipeline, chunk, keep_going)
+                handled += done
+                self._after_import(client, pipeline.settled())
+                if not complete:
+                    break  # told to stop
+            pipeline.finish()
+        except BaseException:
+            pipeline.abort()
+            raise
+        self._after_import(client, pipeline.settled())
         return handled
 
     def _import_chunk(
         self,
         client: IMAPClient,
-        folder: str,
-        uidvalidity: int,
+        pipeline: FolderPipeline,
         uids: list[int],
         keep_going: Callable[[], bool],
-    ) -> tuple[int, int]:
-        """Import up to `batch_size` UIDs; return (messages handled, UID the cursor reached)."""
-        place = Place(self.mailbox.name, folder, uidvalidity)
+    ) -> tuple[int, bool]:
+        """Fetch up to `batch_size` UIDs into the pipeline; return (handled, whole chunk)."""
         # Sizes first (cheap): a UID without one vanished since the SEARCH.
-        sizes = {uid: int(data[_SIZE]) for uid, data in client.fetch(uids, [_SIZE]).items()}
-        handled, last = 0, 0
+        with timed("fetch"):
+            response = client.fetch(uids, [_SIZE])
+        sizes = {uid: int(data[_SIZE]) for uid, data in response.items()}
+        handled = 0
         wanted = []
         for uid in uids:
             if sizes.get(uid, 0) > self.max_message_bytes:
                 # Fetching it would fail the same way on every poll: park it and pass it.
-                self.importer.park(place, uid, f"too large: {sizes[uid]} bytes")
+                pipeline.park(uid, f"too large: {sizes[uid]} bytes")
                 handled += 1
             elif uid in sizes:
                 wanted.append(uid)
+        last = 0
         for batch in split_by_bytes(wanted, sizes):
             if not keep_going():
-                return handled, last
-            messages = self._fetch(client, place, batch)
-            published = self.importer.publish(place, messages)
-            # Every message of the batch is confirmed or parked: the cursor may pass them.
+                return handled, False
+            messages = self._fetch(client, pipeline, batch)
+            # The cursor passes the whole batch once it is confirmed: what is not in
+            # `messages` vanished or was parked.
             last = batch[-1]
-            self._save(folder, Cursor(uidvalidity, last))
-            self._after_import(client, published)
+            pipeline.submit(messages, last)
             handled += len(messages)
         if last < uids[-1]:
             # Vanished or oversized UIDs at the end of the chunk: pass them too.
-            last = uids[-1]
-            self._save(folder, Cursor(uidvalidity, last))
+            pipeline.advance(uids[-1])
         vanished = len(uids) - len(sizes)
         if vanished:
             IMAP_MESSAGES.labels("vanished").inc(vanished)
-        return handled, last
+        return handled, True
 
-    def _fetch(self, client: IMAPClient, place: Place, uids: list[int]) -> list[Fetched]:
+    def _fetch(
+        self, client: IMAPClient, pipeline: FolderPipeline, uids: list[int]
+    ) -> list[Fetched]:
         """Fetch a batch's bodies; if the server refuses the batch, fetch one by one."""
         try:
-            return _bodies(uids, client.fetch(uids, ["BODY.PEEK[]"]))
+            with timed("fetch"):
+                return _bodies(uids, client.fetch(uids, ["BODY.PEEK[]"]))
         except IMAPClient.AbortError:
             raise
         except IMAPClient.Error as exc:
             log.warning(
                 "mailbox %s folder %r: fetch of %d messages refused (%s); fetching one by one",
-                place.mailbox,
-                place.folder,
+                self.mailbox.name,
+                pipeline.place.folder,
                 len(uids),
                 exc,
             )
@@ -243,7 +272,7 @@ class MailboxSync:
                 raise
             except IMAPClient.Error as exc:
                 # The server serves its neighbours but not this one: a message-level fault.
-                self.importer.park(place, uid, f"server refused to send it: {exc}")
+                pipeline.park(uid, f"server refused to send it: {exc}")
         return fetched
 
     def _save(self, folder: str, cursor: Cursor) -> None:

@@ -6,8 +6,8 @@ expired leases up to that share and gives back what it holds beyond it, so `--sc
 email-ingest=3` spreads the mailboxes and a dead replica's mailboxes move on once its leases
 expire. Leases are renewed every third of their life, also in the middle of a long import.
 A replica holding a single one-folder mailbox waits in IDLE when the server offers it;
-otherwise it polls every `imap_poll_seconds`. SIGTERM finishes the batch in hand, gives the
-leases back and exits 0.
+otherwise it polls every `imap_poll_seconds`. SIGTERM finishes the batches in hand, stops the
+parse processes, gives the leases back and exits 0.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from collections.abc import Mapping
 
 from email_ingest.config import EmailIngestSettings
 from email_ingest.imap_batch import SOURCE
+from email_ingest.imap_prepare import InlinePreparer, Preparer, ProcessPreparer
 from email_ingest.imap_state import ImapState
 from email_ingest.imap_sync import LeaseLost, MailboxSync
 from email_ingest.ingestion import EmailIngestor
@@ -57,11 +58,13 @@ class ImapWorker:
         state: ImapState,
         syncs: Mapping[str, MailboxSync],
         ingestor: EmailIngestor,
+        preparer: Preparer | None = None,
     ) -> None:
         self.settings = settings
         self.state = state
         self.syncs = dict(syncs)
         self.ingestor = ingestor
+        self.preparer = preparer
         self.held: set[str] = set()
         self.stopping = threading.Event()
         self._renew_every = settings.imap_lease_seconds / 3
@@ -84,6 +87,8 @@ class ImapWorker:
         finally:
             for sync in self.syncs.values():
                 sync.close()
+            if self.preparer is not None:
+                self.preparer.close()
             self.ingestor.publisher.close()
             try:
                 self.state.withdraw()
@@ -189,20 +194,34 @@ class ImapWorker:
 
 
 def build_worker(settings: EmailIngestSettings, mailboxes: tuple[Mailbox, ...]) -> ImapWorker:
-    """Wire the worker: database pool, blob store, publisher, one sync per mailbox."""
+    """Wire the worker: database pool, blob store, publisher, preparer, one sync per mailbox."""
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     pool = connection_pool(settings.database, SERVICE)
     state = ImapState(pool, holder, settings.imap_lease_seconds)
     blobs = FilesystemBlobStore(settings.blob.dir, settings.blob.fsync)
     ingestor = EmailIngestor(blobs, Publisher(settings.amqp), SOURCE)
+    processes = settings.imap_parse_processes
+    preparer: Preparer = (
+        ProcessPreparer(settings.blob, settings.log, processes, SERVICE)
+        if processes > 0
+        else InlinePreparer(blobs)
+    )
+    # Enough batches in hand that every preparing process has one while one is published.
+    depth = max(processes, 1) + 1
     syncs = {
         m.name: MailboxSync(
-            m, state, ingestor, settings.imap_batch_size, settings.max_message_bytes
+            m,
+            state,
+            ingestor,
+            settings.imap_batch_size,
+            settings.max_message_bytes,
+            preparer=preparer,
+            depth=depth,
         )
         for m in mailboxes
     }
     log.info("replica %s sharing %d mailboxes", holder, len(syncs))
-    return ImapWorker(settings, state, syncs, ingestor)
+    return ImapWorker(settings, state, syncs, ingestor, preparer)
 
 
 def main(environ: Mapping[str, str] | None = None) -> int:
