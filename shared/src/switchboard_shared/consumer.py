@@ -10,6 +10,11 @@ A dead-letter or retry is a confirmed publish followed by the ack, so a crash in
 leaves a duplicate, never a loss. With `batch_size > 1` the consumer hands a handler's
 `handle_batch` up to that many prefetched messages at once (one transaction, one multi-ack);
 if a batch fails, its events are retried one by one so one bad event cannot sink the rest.
+
+Batches overlap with receiving: a batch runs on a handler thread while this thread reads and
+validates the next one, so the database's time and the schema's time add up no more. Only
+one batch runs at a time, in arrival order, and every ack, retry and dead-letter still
+happens on this thread (a channel belongs to one thread) once its batch has finished.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -92,6 +98,14 @@ class _Pending:
     event: ConsumedEvent
 
 
+@dataclass
+class _Running:
+    """A batch on the handler thread: its messages by handler, and what each group raised."""
+
+    groups: dict[str, list[_Pending]]
+    outcome: Future[dict[str, Exception | None]]
+
+
 class Consumer(ConsumerMixin):
     """Consume work queues and dispatch each event by its `schema` header."""
 
@@ -118,6 +132,8 @@ class Consumer(ConsumerMixin):
         )
         self.publisher = Publisher(settings, declare=False)
         self._pending: list[_Pending] = []
+        self._running: _Running | None = None
+        self._batch_thread = ThreadPoolExecutor(1, thread_name_prefix="batch")
         self._first_pending_at = 0.0
         self._republish_failures = 0
 
@@ -126,8 +142,11 @@ class Consumer(ConsumerMixin):
     def run_until_stopped(self) -> None:
         """Consume until `stop()` (e.g. on SIGTERM); in-flight work is finished or requeued."""
         idle = self.batch_wait if self.batch_size > 1 else 1.0
-        self.run(safety_interval=idle)
-        self.publisher.close()
+        try:
+            self.run(safety_interval=idle)
+        finally:
+            self._batch_thread.shutdown()
+            self.publisher.close()
 
     def stop(self) -> None:
         """Stop taking messages; the message in hand is finished first."""
@@ -152,13 +171,20 @@ class Consumer(ConsumerMixin):
         return channel.connection.client
 
     def on_connection_revived(self) -> None:
-        # Whatever was prefetched on the lost channel is redelivered by the broker.
+        # Whatever was prefetched on the lost channel is redelivered by the broker; a batch
+        # still running finishes first (its messages come back as duplicates, which the
+        # handlers' idempotence absorbs), so two batches never run at once.
         self._pending.clear()
+        if self._running is not None:
+            self._running.outcome.exception()
+            self._running = None
 
     def on_connection_error(self, exc: Exception, interval: float) -> None:
         log.warning("broker unavailable (%r); retrying in %.0fs", exc, interval)
 
     def on_iteration(self) -> None:
+        if self._running is not None and self._running.outcome.done():
+            self._settle_running()
         if self._pending and (
             len(self._pending) >= self.batch_size
             or time.monotonic() - self._first_pending_at >= self.batch_wait
@@ -168,6 +194,7 @@ class Consumer(ConsumerMixin):
     def on_consume_end(self, connection, channel) -> None:
         if self._pending:
             self._flush()
+        self._settle_running()
 
     # -- one message ------------------------------------------------------------------------
 
@@ -237,27 +264,47 @@ class Consumer(ConsumerMixin):
     # -- batches ----------------------------------------------------------------------------
 
     def _flush(self) -> None:
+        """Start the pending batch on the handler thread, once the one before it is settled."""
+        self._settle_running()
         pending, self._pending = self._pending, []
-        by_handler: dict[str, list[_Pending]] = {}
+        groups: dict[str, list[_Pending]] = {}
         for item in pending:
-            by_handler.setdefault(item.event.type.header, []).append(item)
-        succeeded: list[_Pending] = []
-        for header, items in by_handler.items():
+            groups.setdefault(item.event.type.header, []).append(item)
+        self._running = _Running(groups, self._batch_thread.submit(self._handle_groups, groups))
+
+    def _handle_groups(self, groups: dict[str, list[_Pending]]) -> dict[str, Exception | None]:
+        """On the handler thread: each handler's events as one batch; what each raised."""
+        outcome: dict[str, Exception | None] = {}
+        for header, items in groups.items():
             started = time.perf_counter()
             try:
                 self.handlers[header].handle_batch([item.event for item in items])
-            except Exception as exc:
-                log.warning("batch of %d failed (%r); handling one by one", len(items), exc)
-                for item in items:
-                    self._settle_one(self._queue_named(item.event.queue), item.message, item.event)
-            else:
-                succeeded.extend(items)
+                outcome[header] = None
+            except Exception as exc:  # settled on the consumer thread, one by one
+                outcome[header] = exc
             finally:
                 HANDLER_SECONDS.labels(items[0].event.queue).observe(time.perf_counter() - started)
+        return outcome
+
+    def _settle_running(self) -> None:
+        """Wait for the running batch, then ack it or settle its events one by one."""
+        running, self._running = self._running, None
+        if running is None:
+            return
+        succeeded: list[_Pending] = []
+        for header, failure in running.outcome.result().items():
+            items = running.groups[header]
+            if failure is None:
+                succeeded.extend(items)
+                continue
+            log.warning("batch of %d failed (%r); handling one by one", len(items), failure)
+            for item in items:
+                self._settle_one(self._queue_named(item.event.queue), item.message, item.event)
         if not succeeded:
             return
-        # Every other unacked message on this channel was settled above, so one multi-ack of
-        # the highest tag settles exactly the batch.
+        # Every message delivered before this batch started is in it or already settled, and
+        # every later one has a higher tag, so one multi-ack of its highest tag settles exactly
+        # the batch.
         max(succeeded, key=lambda item: item.message.delivery_tag).message.ack(multiple=True)
         for item in succeeded:
             EVENTS_CONSUMED.labels(item.event.queue, "ack").inc()

@@ -27,7 +27,7 @@ class InboxSettings:
     secret_key: Secret | None = setting(
         "key signing web sessions; unset, one is generated once and kept in the database", None
     )
-    batch_size: int = setting("inbound messages handled per database transaction", 200)
+    batch_size: int = setting("inbound messages handled per database transaction", 500)
     batch_wait: float = setting("seconds the worker waits to fill a batch", 0.1)
     outbox_batch_size: int = setting("outbox rows published per confirm round", 500)
     outbox_poll_seconds: float = setting("outbox relay's wake-up interval without a NOTIFY", 1.0)
