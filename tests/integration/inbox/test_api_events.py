@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
+from switchboard_shared.broadcast import declare_buffer
 from switchboard_shared.publisher import Publisher
 from switchboard_shared.schemas import CONVERSATION_CHANGED, Event
 from tests.integration.inbox.api_support import make_agent
@@ -18,6 +19,9 @@ def test_every_replica_streams_the_changes_published_on_the_bus(
 
     replicas = [create_app(inbox_settings, pool) for _ in range(2)]
     ann = make_agent(pool, "ann@example.com")
+    declare_buffer(amqp_settings, CONVERSATION_CHANGED, "conversation.changed")
+    publisher = Publisher(amqp_settings)
+    publisher.publish(Event(CONVERSATION_CHANGED, conversation_changed()))  # connected before
     streams = []
     for app in replicas:
         response = app.test_client().get("/api/v1/events", headers=ann.headers, buffered=False)
@@ -26,10 +30,11 @@ def test_every_replica_streams_the_changes_published_on_the_bus(
         chunks = iter(response.response)
         assert next(chunks) == b"retry: 3000\n\n"
         streams.append((response, chunks))
-    for app in replicas:
-        assert app.extensions["inbox.live_feed"].start().ready.wait(10)
+    # No waiting here: a stream's first line is only sent once its replica's subscription is
+    # live, so a change published right after it must arrive.
     payload = conversation_changed(change="assigned")
-    Publisher(amqp_settings).publish(Event(CONVERSATION_CHANGED, payload))
+    publisher.publish(Event(CONVERSATION_CHANGED, payload))
+    publisher.close()
     for response, chunks in streams:
         received = _next_event(chunks)
         assert received["conversation_id"] == payload["conversation_id"]

@@ -18,6 +18,9 @@ from switchboard_shared.schemas import CONVERSATION_CHANGED, to_json_ready
 
 STREAM_BACKLOG = 1000
 KEEPALIVE_SECONDS = 15.0
+# How long a new stream waits for the process's subscription before its first line; with the
+# broker down it starts anyway and events flow once the subscription is back.
+SUBSCRIBE_WAIT_SECONDS = 5.0
 
 
 class LiveFeed:
@@ -61,11 +64,16 @@ class LiveFeed:
                     pass
 
     def stream(self, max_seconds: float) -> Iterator[str]:
-        """Server-sent events for one client, for at most `max_seconds` (it reconnects)."""
-        self.start()
+        """Server-sent events for one client, for at most `max_seconds` (it reconnects).
+
+        The first line is sent once the subscription is live, so a client that has read it
+        (and then loads the list) misses no change made after that.
+        """
+        subscription = self.start()
         mine: queue.Queue = queue.Queue(maxsize=STREAM_BACKLOG)
         with self._lock:
             self._streams.add(mine)
+        subscription.ready.wait(SUBSCRIBE_WAIT_SECONDS)
         deadline = threading.Event()
         timer = threading.Timer(max_seconds, deadline.set)
         timer.daemon = True
