@@ -13,7 +13,7 @@ from social_ingest.api.x import x_blueprint
 from social_ingest.attachments import AttachmentFetcher, MediaLimits
 from social_ingest.config import SocialIngestSettings, load_service_accounts
 from social_ingest.ingestion import WebhookIngestor
-from switchboard_shared.blobstore import FilesystemBlobStore
+from switchboard_shared.group_commit import GroupCommitBlobStore
 from switchboard_shared.health import broker_check, health_blueprint
 from switchboard_shared.publisher import ThreadLocalPublisher
 
@@ -27,7 +27,7 @@ def create_app(settings: SocialIngestSettings, accounts: Accounts | None = None)
         accounts = load_service_accounts(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    blobs = FilesystemBlobStore(settings.blob.dir, settings.blob.fsync)
+    blobs = GroupCommitBlobStore(settings.blob.dir, settings.blob.fsync)
     limits = MediaLimits(
         settings.media_max_bytes,
         settings.media_timeout,

@@ -14,13 +14,12 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from social_ingest.normalize import Normalized, Skipped
-from switchboard_shared.blobstore import BlobStore, sha256_hex
 from switchboard_shared.errors import InvalidEventError
+from switchboard_shared.group_commit import GroupCommitBlobStore, PendingBlob
 from switchboard_shared.schemas import DELIVERY_STATUS, MESSAGE_RECEIVED, Event
 from switchboard_shared.structured_logging import log_context
 
@@ -38,7 +37,7 @@ class Prepared:
     raw_sha256: str
     trace_id: str
     result: Normalized
-    archived: Future[str]
+    archived: PendingBlob
 
     def wait_archived(self) -> None:
         """Return once the raw body is durably stored; raise OSError if it could not be."""
@@ -60,24 +59,23 @@ class WebhookIngestor:
 
     def __init__(
         self,
-        blobs: BlobStore,
+        blobs: GroupCommitBlobStore,
         publisher,
         attachments,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        archive_threads: int = 8,
     ) -> None:
         self.blobs = blobs
         self.publisher = publisher  # a ThreadLocalPublisher under gunicorn threads
         self.attachments = attachments
         self.clock = clock
-        # The archive's fsyncs wait on the disk while normalization and the publish go on:
-        # the network gets its 200 only once both are done (Prepared.wait_archived).
-        self._archiver = ThreadPoolExecutor(archive_threads, thread_name_prefix="archive")
 
     def prepare(self, raw: bytes, source: str, normalize: Normalizer) -> Prepared:
         """Start archiving the raw body and normalize it meanwhile."""
-        archived = self._archiver.submit(self.blobs.put, raw)
-        sha = sha256_hex(raw)
+        # The body is written now and made durable by the store's next group sync, shared
+        # with the other requests in flight, while normalization and the publish go on:
+        # the network gets its 200 only once both are done (Prepared.wait_archived).
+        archived = self.blobs.start_put(raw)
+        sha = archived.sha256
         # Not uuid4: os.urandom costs more than the rest of the id's work, and a trace id
         # needs to be unique, not unguessable.
         trace_id = f"{random.getrandbits(128):032x}"

@@ -1,0 +1,102 @@
+import hashlib
+import threading
+
+import pytest
+
+from switchboard_shared import blobstore
+from switchboard_shared.group_commit import GroupCommitBlobStore
+
+
+def _files(root):
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("libc", [True, False], ids=["libc", "os"])
+def test_start_put_stores_the_blob_durably_and_leaves_no_temp_files(tmp_path, monkeypatch, libc):
+    from switchboard_shared import group_commit
+
+    if not libc:  # where there is no C library to call, `os` does the same
+        monkeypatch.setattr(group_commit, "_libc", None)
+    store = GroupCommitBlobStore(tmp_path, fsync=True)
+    pending = store.start_put(b"raw webhook body")
+    digest = hashlib.sha256(b"raw webhook body").hexdigest()
+    assert pending.sha256 == digest
+    assert pending.result(timeout=10) == digest
+    assert store.get(digest) == b"raw webhook body"
+    assert [p.name for p in _files(tmp_path)] == [digest]
+    assert (tmp_path / digest[:2] / digest[2:4] / digest).stat().st_mode & 0o777 == 0o644
+
+
+def test_concurrent_writers_share_syncs(tmp_path, monkeypatch):
+    # The committer is held in its first sync while 20 more blobs arrive: they must all
+    # be made durable together, with a handful of syncs, not two each.
+    syncs = []
+    first_sync_started = threading.Event()
+    release = threading.Event()
+
+    def counting_syncfs(path):
+        syncs.append(path)
+        first_sync_started.set()
+        assert release.wait(10)
+        return True
+
+    monkeypatch.setattr(blobstore, "_syncfs", counting_syncfs)
+    store = GroupCommitBlobStore(tmp_path, fsync=True)
+    first = store.start_put(b"first")
+    assert first_sync_started.wait(10)
+    pending = [store.start_put(f"blob {i}".encode()) for i in range(20)]
+    release.set()
+    assert first.result(timeout=10)
+    for p, i in zip(pending, range(20), strict=True):
+        assert store.get(p.result(timeout=10)) == f"blob {i}".encode()
+    assert len(syncs) <= 4
+    assert not [p for p in _files(tmp_path) if p.name.startswith(".tmp-")]
+
+
+def test_a_failed_sync_answers_oserror_and_names_nothing(tmp_path, monkeypatch):
+    def failing_syncfs(path):
+        raise OSError(5, "Input/output error", str(path))
+
+    monkeypatch.setattr(blobstore, "_syncfs", failing_syncfs)
+    store = GroupCommitBlobStore(tmp_path, fsync=True)
+    pending = store.start_put(b"not durable")
+    with pytest.raises(OSError, match="Input/output error"):
+        pending.result(timeout=10)
+    assert not store.exists(pending.sha256)
+    assert _files(tmp_path) == []
+
+
+def test_the_same_bytes_in_flight_twice_are_written_once(tmp_path):
+    store = GroupCommitBlobStore(tmp_path, fsync=True)
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(store.start_put(b"same").result(10)))
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(results)) == 1
+    assert [p.name for p in _files(tmp_path)] == results[:1]
+
+
+def test_without_fsync_start_put_stores_at_once(tmp_path):
+    store = GroupCommitBlobStore(tmp_path, fsync=False)
+    pending = store.start_put(b"quick")
+    assert store.exists(pending.sha256)
+    assert pending.result(timeout=0) == pending.sha256
+
+
+def test_a_write_that_fails_is_reported_by_result(tmp_path, monkeypatch):
+    from switchboard_shared import group_commit
+
+    def full_disk(path, data):
+        raise OSError(28, "No space left on device", path)
+
+    monkeypatch.setattr(group_commit, "_write_holding_gil", full_disk)
+    store = GroupCommitBlobStore(tmp_path, fsync=True)
+    pending = store.start_put(b"cannot be written")
+    with pytest.raises(OSError, match="No space left"):
+        pending.result(timeout=10)
+    assert _files(tmp_path) == []
