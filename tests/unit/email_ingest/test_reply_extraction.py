@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from email_ingest.reply_extraction import extract_reply, extract_reply_from_html
+from email_ingest.reply_extraction import (
+    _ATTRIBUTION_WORD,
+    _CJK_WROTE,
+    _WROTE,
+    extract_reply,
+    extract_reply_from_html,
+    fold_case,
+)
 
 NEW = "Thanks, the parcel arrived today."
 
@@ -84,3 +93,28 @@ def test_html_reply_cut_at_gmail_quote_and_outlook_divider() -> None:
     outlook = '<p>New answer</p><div id="divRplyFwdMsg"><b>From:</b> Support</div><p>old</p>'
     assert extract_reply_from_html(gmail) == "New answer"
     assert extract_reply_from_html(outlook) == "New answer"
+
+
+def test_folded_attribution_search_finds_what_ignorecase_finds() -> None:
+    """Every character re.IGNORECASE equates with a letter of the verbs folds to that letter."""
+    every_character = "".join(chr(code) for code in range(0x110000))
+    folded = fold_case(every_character)
+    assert len(folded) == len(every_character)  # folding never shifts positions
+    for letter in sorted(set(f"{_WROTE}{_CJK_WROTE}") - {"|"}):
+        pattern = r"\s" if letter == " " else re.escape(letter)
+        by_ignorecase = re.findall(pattern, every_character, re.I)
+        by_folding = [
+            every_character[m.start()]
+            for m in re.finditer(re.escape(fold_case(letter)) if letter != " " else r"\s", folded)
+        ]
+        assert by_folding == by_ignorecase, letter
+
+
+@pytest.mark.parametrize(
+    "text", ["He WROTE:", "Jan SCHRIEB", "Ali yazdI:", "Ali YAZDİ", "ha\nScritto", "nothing here"]
+)
+def test_attribution_word_search_agrees_with_ignorecase(text: str) -> None:
+    """The folded search and an IGNORECASE search of the verbs agree."""
+    verbs = "|".join(w.replace(" ", r"\s+") for w in f"{_WROTE}|{_CJK_WROTE}".split("|"))
+    expected = re.search(verbs, text, re.I) is not None
+    assert (_ATTRIBUTION_WORD.search(fold_case(text)) is not None) == expected

@@ -6,10 +6,11 @@ import re
 
 from email_ingest.html_text import html_to_text, tidy_text
 
+# Plain words, no regex syntax: the folded search below builds on them too.
 _WROTE = (
-    r"wrote|writes|schrieb|a écrit|escribió|escribio|ha scritto|schreef|skrev|kirjoitti|"
-    r"napisał|napisal|pisze|napsal|napsala|escreveu|написал|написала|писал|yazd\u0131|έγραψε|írta|"
-    r"a scris|kaze"
+    "wrote|writes|schrieb|a écrit|escribió|escribio|ha scritto|schreef|skrev|kirjoitti|"
+    "napisał|napisal|pisze|napsal|napsala|escreveu|написал|написала|писал|yazd\u0131|έγραψε|írta|"
+    "a scris|kaze"
 )
 _OPENER = r"(?:on|am|le|el|il|op|em|den|dne|w dniu|в|på|tanggal|\d|\w{2,10},)"
 # "On <date>, <name> wrote:" and its translations; the verb may come before the name.
@@ -22,11 +23,28 @@ _WRAPPED_START = re.compile(
 _ATTRIBUTION_BARE = re.compile(rf"^.{{0,300}}?\b(?:{_WROTE})[:\uff1a]\s*$", re.I)
 _CJK_WROTE = r"写道|寫道|のメッセージ|が書きました|님이 작성"
 _ATTRIBUTION_CJK = re.compile(rf"^.{{0,300}}(?:{_CJK_WROTE})[:\uff1a]?\s*$")
+# re.IGNORECASE equates these characters with a letter that str.lower() does not map them to.
+_CASE_EQUIVALENTS = str.maketrans(
+    {
+        "\u0130": "i",  # capital I with dot
+        "\u0131": "i",  # dotless i
+        "\u017f": "s",  # long s
+        "\u03f5": "\u03b5",  # lunate epsilon
+        "\u03f1": "\u03c1",  # rho symbol
+        "\u1c83": "\u0441",  # Cyrillic wide es
+    }
+)
 # Every attribution pattern above needs one of these words. A text without any (most mail)
 # cannot hold an attribution, which spares the patterns on every line. Spaces inside a
-# verb match any whitespace: an attribution may be wrapped there.
+# verb match any whitespace: an attribution may be wrapped there. The search runs
+# case-sensitively on a folded copy: with re.IGNORECASE the engine cannot skip ahead to
+# the possible first letters and tried every word at every position, the slowest step of
+# parsing. The tests check that folding matches what re.IGNORECASE equates.
 _ATTRIBUTION_WORD = re.compile(
-    "|".join(w.replace(" ", r"\s+") for w in f"{_WROTE}|{_CJK_WROTE}".split("|")), re.I
+    "|".join(
+        word.translate(_CASE_EQUIVALENTS).lower().replace(" ", r"\s+")
+        for word in f"{_WROTE}|{_CJK_WROTE}".split("|")
+    )
 )
 # A trailing "26.06.2014, 14:41, "Alex" <a@example.com>:" left above an HTML blockquote.
 _ATTRIBUTION_LOOSE = re.compile(r"^.{0,80}\d.{0,200}@.{0,120}[:\uff1a]\s*$")
@@ -50,6 +68,7 @@ _OTHER_LINE = re.compile(rf"^[\s*>]*(?:{_HEADER_WORDS['other']})\s*\*?\s*[:\uff1
 _SEPARATOR = re.compile(r"^\s*(?:-{3,}|_{3,}|={3,})\s*$")
 _QUOTED = re.compile(r"^\s*>")
 _SIG_DELIMITER = re.compile(r"^(?:--|—|-- ?)\s*$")
+_UNDERSCORES = re.compile(r"^_{2,}$")
 _SIG_DASH_NAME = re.compile(r"^-\w[\w .'-]{0,40}$")
 _MOBILE_SIGNATURE = re.compile(
     r"^(?:sent from (?:my |mail for |yahoo mail|outlook|samsung|aol)|sent with |sent via |"
@@ -65,12 +84,17 @@ _MAX_SIGNATURE_LINES = 12
 def extract_reply(text: str) -> str:
     """Return the new part of a plain-text reply: no quoted history, no signature."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    attributed = _ATTRIBUTION_WORD.search(text) is not None
+    attributed = _ATTRIBUTION_WORD.search(fold_case(text)) is not None
     lines = lines[: _history_start(lines, attributed)]
     lines = _drop_quotes(lines, attributed)
     lines = _strip_signature(lines)
     reply = tidy_text("\n".join(lines))
     return reply or tidy_text(text)
+
+
+def fold_case(text: str) -> str:
+    """Lower-case `text` so that a case-sensitive search finds what re.IGNORECASE would."""
+    return text.translate(_CASE_EQUIVALENTS).lower()
 
 
 def extract_reply_from_html(html: str) -> str:
@@ -130,7 +154,10 @@ def _next_is_quoted(lines: list[str], index: int) -> bool:
 
 def _is_header_block(lines: list[str], index: int) -> bool:
     """A From:/Sent:/To:/Subject: block, in any order, starting with one of those lines."""
-    if not (_FROM_LINE.match(lines[index]) or _OTHER_LINE.match(lines[index])):
+    line = lines[index]
+    if ":" not in line and "\uff1a" not in line:
+        return False  # every header line has a colon; spares the long patterns on most lines
+    if not (_FROM_LINE.match(line) or _OTHER_LINE.match(line)):
         return False
     window = [ln for ln in lines[index : index + 7] if ln.strip()][:5]
     has_from = any(_FROM_LINE.match(ln) for ln in window)
@@ -175,14 +202,15 @@ def _strip_signature(lines: list[str]) -> list[str]:
     if _MOBILE_SIGNATURE.match(lines[last].strip()):
         lines = lines[:last]
         content = [i for i in content if i < last]
-    for index in content:
+    # A signature starts after the first content line, with 1 to _MAX_SIGNATURE_LINES after it.
+    first = max(1, len(content) - 1 - _MAX_SIGNATURE_LINES)
+    for position in range(first, len(content) - 1):
+        index = content[position]
         stripped = lines[index].strip()
-        tail = [i for i in content if i > index]
-        if not tail or len(tail) > _MAX_SIGNATURE_LINES or index == content[0]:
-            continue
-        if _SIG_DELIMITER.match(lines[index].rstrip("\n")) or re.match(r"^_{2,}$", stripped):
+        tail = len(content) - 1 - position
+        if _SIG_DELIMITER.match(lines[index].rstrip("\n")) or _UNDERSCORES.match(stripped):
             return lines[:index]
-        if _SIG_DASH_NAME.match(stripped) and len(tail) <= 4:
+        if _SIG_DASH_NAME.match(stripped) and tail <= 4:
             return lines[:index]
     if content and len(content) > 1 and _SIG_DASH_NAME.match(lines[content[-1]].strip()):
         return lines[: content[-1]]
