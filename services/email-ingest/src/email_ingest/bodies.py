@@ -12,6 +12,7 @@ from email import policy
 from email.message import Message
 from email.parser import BytesParser
 
+from email_ingest import mime_params
 from email_ingest.charsets import decode_bytes
 from email_ingest.headers import HeaderDecoder
 from email_ingest.raw_parts import locate_raw_bodies, stored_payload
@@ -118,15 +119,15 @@ class BodyCollector:
 
     def _text_leaf(self, part: Message, is_html: bool, in_alternative: bool) -> None:
         data = _payload_bytes(part)
-        charset = part.get_content_charset()
+        charset = mime_params.content_charset(part)
         if charset is None and is_html:
             match = _META_CHARSET.search(data[:4096])
             charset = match.group(1).decode("ascii") if match else None
         where = "html body" if is_html else "text body"
         text = decode_bytes(data, charset, self.defects, where, self.headers.hints)
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-        if not is_html and str(part.get_param("format") or "").lower() == "flowed":
-            delsp = str(part.get_param("delsp") or "").lower() == "yes"
+        if not is_html and str(mime_params.param(part, "format") or "").lower() == "flowed":
+            delsp = str(mime_params.param(part, "delsp") or "").lower() == "yes"
             text = unflow(text, delete_space=delsp)
         if is_html:
             if self.bodies.html is None:
@@ -165,7 +166,7 @@ class BodyCollector:
 
     def _filename(self, part: Message) -> str | None:
         try:
-            name = part.get_filename() or part.get_param("name")
+            name = mime_params.filename(part) or mime_params.param(part, "name")
         except Exception:
             self.defects.append("unreadable attachment file name")
             return None

@@ -9,6 +9,7 @@ from email.message import Message
 from email.parser import BytesParser, HeaderParser
 
 from email_ingest.headers import message_ids
+from email_ingest.mime_params import param
 from email_ingest.raw_parts import stored_payload
 
 _DAEMON_LOCALPARTS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
@@ -47,7 +48,7 @@ def detect_bounce(
 ) -> BounceReport | None:
     """Return the report if this mail is a delivery failure notice, else None."""
     status_part = _find_part(msg, ("message/delivery-status", "message/global-delivery-status"))
-    report_type = str(msg.get_param("report-type") or "").lower()
+    report_type = str(param(msg, "report-type") or "").lower()
     if status_part is not None and (report_type == "delivery-status" or _from_daemon(sender)):
         report = _from_dsn(status_part)
     elif (

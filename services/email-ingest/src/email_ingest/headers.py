@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 from marshmallow.validate import Email
 
 from email_ingest.charsets import codec_name, decode_bytes, guess_charset
+from email_ingest.mime_params import param
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ _MSG_ID = re.compile(r"<([^<>]+)>")
 _QUOTED_PAIR = re.compile(r"\\(.)")
 _LOOSE_ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+$")
 _EMAIL_VALIDATOR = Email()
+_SURROGATE_ESCAPE = re.compile("[\udc80-\udcff]")
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,27 @@ class HeaderDecoder:
         self.defects = defects
         self.hints = [h for h in hints if h]
         self._raw_header_hints = _guess_header_charset(msg) if msg is not None else []
+        # Header fields by lower-cased name, per message: a mail's headers are looked up
+        # some twenty times, each a scan of all fields. The message is kept with its index
+        # so that its id cannot be reused by another message.
+        self._fields: dict[int, tuple[Message, dict[str, list[str]]]] = {}
+
+    def raw_values(self, msg: Message, name: str) -> list[str]:
+        """Return a header's values as received (8-bit bytes kept as surrogate escapes).
+
+        `Message.get` of the compat32 policy turns 8-bit bytes into U+FFFD; `raw_items` does not.
+        """
+        cached = self._fields.get(id(msg))
+        if cached is None or cached[0] is not msg:
+            fields: dict[str, list[str]] = {}
+            for key, value in msg.raw_items():
+                fields.setdefault(key.lower(), []).append(str(value))
+            cached = self._fields[id(msg)] = (msg, fields)
+        return cached[1].get(name.lower(), [])
 
     def raw(self, msg: Message, name: str) -> str | None:
         """Return the unfolded header value with 8-bit bytes decoded, or None if absent."""
-        values = raw_values(msg, name)
+        values = self.raw_values(msg, name)
         return self.text_of(values[0], name) if values else None
 
     def text_of(self, value: str, name: str) -> str:
@@ -106,7 +125,7 @@ class HeaderDecoder:
     def addresses(self, msg: Message, name: str) -> list[Address]:
         """Parse an address header (all its occurrences) into decoded mailboxes."""
         result: list[Address] = []
-        for value in raw_values(msg, name):
+        for value in self.raw_values(msg, name):
             text = self.text_of(value, name)
             for display, addr in _split_addresses(text):
                 addr = _unquote(addr.strip())
@@ -123,15 +142,6 @@ class HeaderDecoder:
                     self.defects.append(f"header {name}: malformed address {addr[:80]!r}")
                 result.append(Address(addr, display_name))
         return result
-
-
-def raw_values(msg: Message, name: str) -> list[str]:
-    """Return a header's values as received (8-bit bytes kept as surrogate escapes).
-
-    `Message.get` of the compat32 policy turns 8-bit bytes into U+FFFD; `raw_items` does not.
-    """
-    wanted = name.lower()
-    return [str(value) for key, value in msg.raw_items() if key.lower() == wanted]
 
 
 def _guess_header_charset(msg: Message) -> list[str]:
@@ -152,7 +162,7 @@ def _guess_header_charset(msg: Message) -> list[str]:
 
 
 def _has_surrogates(value: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
+    return not value.isascii() and _SURROGATE_ESCAPE.search(value) is not None
 
 
 def _decode_word_payload(encoding: str, payload: str) -> bytes | None:
@@ -253,7 +263,7 @@ def charset_hints(msg: Message) -> list[str]:
     """Return the charsets a message's parts declare, most specific first."""
     hints: list[str] = []
     for part in msg.walk():
-        charset = part.get_param("charset")
+        charset = param(part, "charset")
         if isinstance(charset, tuple):
             charset = charset[2]
         codec = codec_name(str(charset)) if charset else None
