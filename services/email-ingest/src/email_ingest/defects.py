@@ -9,6 +9,7 @@ from typing import Any
 MAX_DEFECTS = 40
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_UNCHANGED = frozenset({type(None), bool, int, float})
 
 
 def describe_defects(msg: Message, found: list[str]) -> list[str]:
@@ -32,11 +33,14 @@ def scrub(value: Any) -> Any:
     if isinstance(value, str):
         if "\x00" in value:
             value = value.replace("\x00", "")
-        if _LONE_SURROGATE.search(value):
+        if not value.isascii() and _LONE_SURROGATE.search(value):
             value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
         return value
+    # Most values of a payload are None, booleans and numbers: no call for those.
     if isinstance(value, dict):
-        return {key: scrub(item) for key, item in value.items()}
+        return {
+            key: item if type(item) in _UNCHANGED else scrub(item) for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [scrub(item) for item in value]
+        return [item if type(item) in _UNCHANGED else scrub(item) for item in value]
     return value

@@ -24,16 +24,26 @@ _ATTRIBUTION_BARE = re.compile(rf"^.{{0,300}}?\b(?:{_WROTE})[:\uff1a]\s*$", re.I
 _CJK_WROTE = r"写道|寫道|のメッセージ|が書きました|님이 작성"
 _ATTRIBUTION_CJK = re.compile(rf"^.{{0,300}}(?:{_CJK_WROTE})[:\uff1a]?\s*$")
 # re.IGNORECASE equates these characters with a letter that str.lower() does not map them to.
-_CASE_EQUIVALENTS = str.maketrans(
-    {
-        "\u0130": "i",  # capital I with dot
-        "\u0131": "i",  # dotless i
-        "\u017f": "s",  # long s
-        "\u03f5": "\u03b5",  # lunate epsilon
-        "\u03f1": "\u03c1",  # rho symbol
-        "\u1c83": "\u0441",  # Cyrillic wide es
-    }
-)
+_CASE_EQUIVALENTS = {
+    "\u0130": "i",  # capital I with dot
+    "\u0131": "i",  # dotless i
+    "\u017f": "s",  # long s
+    "\u03f5": "\u03b5",  # lunate epsilon
+    "\u03f1": "\u03c1",  # rho symbol
+    "\u1c83": "\u0441",  # Cyrillic wide es
+}
+
+
+def fold_case(text: str) -> str:
+    """Lower-case `text` so that a case-sensitive search finds what re.IGNORECASE would."""
+    if not text.isascii():
+        # str.translate would map every character through a dict: slow on long bodies.
+        for char, letter in _CASE_EQUIVALENTS.items():
+            if char in text:
+                text = text.replace(char, letter)
+    return text.lower()
+
+
 # Every attribution pattern above needs one of these words. A text without any (most mail)
 # cannot hold an attribution, which spares the patterns on every line. Spaces inside a
 # verb match any whitespace: an attribution may be wrapped there. The search runs
@@ -41,10 +51,7 @@ _CASE_EQUIVALENTS = str.maketrans(
 # the possible first letters and tried every word at every position, the slowest step of
 # parsing. The tests check that folding matches what re.IGNORECASE equates.
 _ATTRIBUTION_WORD = re.compile(
-    "|".join(
-        word.translate(_CASE_EQUIVALENTS).lower().replace(" ", r"\s+")
-        for word in f"{_WROTE}|{_CJK_WROTE}".split("|")
-    )
+    "|".join(fold_case(word).replace(" ", r"\s+") for word in f"{_WROTE}|{_CJK_WROTE}".split("|"))
 )
 # A trailing "26.06.2014, 14:41, "Alex" <a@example.com>:" left above an HTML blockquote.
 _ATTRIBUTION_LOOSE = re.compile(r"^.{0,80}\d.{0,200}@.{0,120}[:\uff1a]\s*$")
@@ -90,11 +97,6 @@ def extract_reply(text: str) -> str:
     lines = _strip_signature(lines)
     reply = tidy_text("\n".join(lines))
     return reply or tidy_text(text)
-
-
-def fold_case(text: str) -> str:
-    """Lower-case `text` so that a case-sensitive search finds what re.IGNORECASE would."""
-    return text.translate(_CASE_EQUIVALENTS).lower()
 
 
 def extract_reply_from_html(html: str) -> str:
