@@ -26,14 +26,21 @@ def split_header_body(raw: bytes) -> tuple[bytes, bytes]:
 
 def split_multipart(body: bytes, boundary: str) -> list[bytes]:
     """Return the parts between the delimiter lines of `boundary` (RFC 2046 5.1.1)."""
-    token = re.escape(boundary.encode("ascii", "surrogateescape"))
-    # The line break before a delimiter belongs to the delimiter, not to the part.
-    delimiter = re.compile(rb"(?:\A|\r?\n)--" + token + rb"(--)?[ \t]*(?=\r?\n|\Z)")
+    token = re.escape(b"--" + boundary.encode("ascii", "surrogateescape"))
+    # A delimiter starts a line. The pattern starts with the literal `--boundary` (and looks
+    # back for the line start) so the engine can jump from one occurrence to the next; a
+    # leading `(?:\A|\r?\n)` made it try every byte of the body. The boundary never ends
+    # in a line break (get_boundary strips it), so the look-back cannot see into the
+    # previous delimiter.
+    delimiter = re.compile(token + rb"(?<![^\n]" + token + rb")(--)?[ \t]*(?=\r?\n|\Z)")
     parts: list[bytes] = []
     start: int | None = None
     for match in delimiter.finditer(body):
         if start is not None:
-            parts.append(body[start : match.start()])
+            # The line break before a delimiter belongs to the delimiter, not to the part.
+            end = match.start()
+            end -= 2 if body[end - 2 : end] == b"\r\n" else 1
+            parts.append(body[start:end])
         if match.group(1):
             return parts
         end = match.end()
