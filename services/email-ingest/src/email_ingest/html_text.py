@@ -71,25 +71,23 @@ _SPACES = re.compile(r"[ \t\f\v\r\n\u00a0\u200b]+")
 
 
 class _TextExtractor(HTMLParser):
-    def __init__(self, cut_at_quote: bool) -> None:
+    """Render the whole document, noting where in `parts` the quoted history starts."""
+
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.cut_at_quote = cut_at_quote
         self.parts: list[str] = []
         self.skip_depth = 0
         self.pre_depth = 0
-        self.quoted = False
+        self.quote_start: int | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.quoted:
-            return
         if tag == "body":
             self.skip_depth = 0  # a <head> that never closed ends here
         if tag in _SKIP:
             self.skip_depth += 1
             return
-        if self.cut_at_quote and _starts_quote(tag, attrs):
-            self.quoted = True
-            return
+        if self.quote_start is None and _starts_quote(tag, attrs):
+            self.quote_start = len(self.parts)
         if tag == "br":
             self.parts.append("\n")
         elif tag == "pre":
@@ -111,11 +109,11 @@ class _TextExtractor(HTMLParser):
             self.skip_depth = max(0, self.skip_depth - 1)
         elif tag == "pre":
             self.pre_depth = max(0, self.pre_depth - 1)
-        if not self.quoted and tag in _BLOCK:
+        if tag in _BLOCK:
             self.parts.append("\n\n" if tag in _PARAGRAPH else "\n")
 
     def handle_data(self, data: str) -> None:
-        if self.quoted or self.skip_depth:
+        if self.skip_depth:
             return
         self.parts.append(data if self.pre_depth else _SPACES.sub(" ", data))
 
@@ -134,13 +132,25 @@ def _starts_quote(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
 
 def html_to_text(html: str, *, cut_at_quote: bool = False) -> str:
     """Render HTML as plain text; with `cut_at_quote`, stop where the quoted history starts."""
-    parser = _TextExtractor(cut_at_quote)
+    parts, quote_start = _render(html)
+    return tidy_text("".join(parts[:quote_start] if cut_at_quote else parts))
+
+
+def html_to_texts(html: str) -> tuple[str, str]:
+    """Render HTML as plain text once: the whole text, and the text above the quoted history."""
+    parts, quote_start = _render(html)
+    return tidy_text("".join(parts)), tidy_text("".join(parts[:quote_start]))
+
+
+def _render(html: str) -> tuple[list[str], int | None]:
+    """The text pieces of the document, and the index of the first quoted piece (or None)."""
+    parser = _TextExtractor()
     try:
         parser.feed(html)
         parser.close()
     except Exception:
         logger.debug("HTML to text conversion stopped early", exc_info=True)
-    return tidy_text("".join(parser.parts))
+    return parser.parts, parser.quote_start
 
 
 def tidy_text(text: str) -> str:

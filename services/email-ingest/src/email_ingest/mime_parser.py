@@ -24,9 +24,9 @@ from email_ingest.headers import (
     parse_date,
 )
 from email_ingest.html_sanitizer import sanitize_html
-from email_ingest.html_text import html_to_text
+from email_ingest.html_text import html_to_texts
 from email_ingest.participants import author, recipients
-from email_ingest.reply_extraction import extract_reply, extract_reply_from_html
+from email_ingest.reply_extraction import extract_reply
 from email_ingest.screening import header_offset, repair_header_section
 from switchboard_shared.blobstore import sha256_hex
 
@@ -81,8 +81,9 @@ class _Normalizer:
         subject = headers.decode_words(subject_raw.strip(), "Subject") if subject_raw else None
         sender = author(msg, headers, self.defects)
         bodies = BodyCollector(msg, self.mime, headers, self.defects).collect()
-        text, html, attachments, blobs = self._content(bodies)
-        reply = _reply_text(bodies, text)
+        text, html_text_unquoted = _body_text(bodies)
+        html, attachments, blobs = self._content(bodies)
+        reply = _reply_text(text, html_text_unquoted)
         bounce = detect_bounce(msg, sender.email, subject, text, self._message_id_header())
         reason = auto_submitted_reason(msg, headers, subject)
         if not sender.email:
@@ -122,7 +123,7 @@ class _Normalizer:
         }
         return ParsedEmail(scrub(payload), blobs)
 
-    def _content(self, bodies: Bodies) -> tuple[str, str | None, list[dict], dict[str, bytes]]:
+    def _content(self, bodies: Bodies) -> tuple[str | None, list[dict], dict[str, bytes]]:
         blobs: dict[str, bytes] = {}
         attachments: list[dict] = []
         by_cid: dict[str, str] = {}
@@ -151,10 +152,7 @@ class _Normalizer:
                     "unavailable_reason": None,
                 }
             )
-        text = bodies.text if bodies.text and bodies.text.strip() else None
-        if text is None:
-            text = html_to_text(bodies.html) if bodies.html else ""
-        return text, html, attachments, blobs
+        return html, attachments, blobs
 
     def _message_id_header(self) -> str | None:
         return next(iter(message_ids(self.headers.raw(self.msg, "Message-ID"))), None)
@@ -205,11 +203,18 @@ class _Normalizer:
         return metadata
 
 
-def _reply_text(bodies: Bodies, text: str) -> str:
+def _body_text(bodies: Bodies) -> tuple[str, str | None]:
+    """The message's text; and if it is the HTML body's, that body's text above the quote."""
     if bodies.text and bodies.text.strip():
-        return extract_reply(bodies.text)
+        return bodies.text, None
     if bodies.html:
-        return extract_reply_from_html(bodies.html)
+        return html_to_texts(bodies.html)  # one rendering for both: HTML parsing is slow
+    return "", None
+
+
+def _reply_text(text: str, html_text_unquoted: str | None) -> str:
+    if html_text_unquoted is not None:
+        return extract_reply(html_text_unquoted)  # what extract_reply_from_html does
     return extract_reply(text) if text else ""
 
 
