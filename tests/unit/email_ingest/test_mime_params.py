@@ -19,6 +19,8 @@ HEADERS = [
     b"Content-Disposition: inline; filename*=iso-8859-1''caf%E9.txt",
     b'Content-Type: text/plain; charset=""; name=',
     b"Content-Type: ;;;=; charset",
+    b"Content-Type: Multipart/Alternative ; boundary=b",
+    b"Content-Type: text",
     b"Content-Type: text/plain; charset=utf-8\nContent-Type: text/html; charset=koi8-r",
     b"Subject: no content type at all",
 ]
@@ -34,4 +36,5 @@ def test_lookups_match_the_stdlib(header: bytes) -> None:
         disposition = mime_params.param(part, "filename", "content-disposition")
         assert disposition == part.get_param("filename", header="content-disposition")
         assert mime_params.content_charset(part) == part.get_content_charset()
+        assert mime_params.content_type(part) == part.get_content_type()
         assert mime_params.filename(part) == part.get_filename()

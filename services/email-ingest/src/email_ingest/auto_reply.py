@@ -6,7 +6,7 @@ import re
 from email.message import Message
 
 from email_ingest.headers import HeaderDecoder
-from email_ingest.mime_params import param
+from email_ingest.mime_params import content_type, param
 
 # Prefixes a reply or forward adds in front of the automatic reply's own subject.
 _REPLY_PREFIX = re.compile(
@@ -48,7 +48,7 @@ def auto_submitted_reason(msg: Message, headers: HeaderDecoder, subject: str | N
         if value is not None and _token(value) not in ("no", "false", "0"):
             return f"{name}: {value.strip()[:40]}"
     report_type = str(param(msg, "report-type") or "").lower()
-    if msg.get_content_type() == "multipart/report" and report_type:
+    if content_type(msg) == "multipart/report" and report_type:
         return f"multipart/report; report-type={report_type[:40]}"
     if subject:
         stripped = _REPLY_PREFIX.sub("", subject)

@@ -77,10 +77,11 @@ class BodyCollector:
             self.defects.append(f"MIME nesting deeper than {MAX_DEPTH} levels ignored")
             return
         payload = stored_payload(part)
-        maintype = part.get_content_maintype()
+        content_type = mime_params.content_type(part)
+        maintype = content_type.partition("/")[0]
         if maintype == "multipart":
             if isinstance(payload, list):
-                alternative = part.get_content_subtype() == "alternative"
+                alternative = content_type == "multipart/alternative"
                 for child in payload:
                     self._visit(child, depth + 1, in_alternative or alternative)
                 return
@@ -100,7 +101,7 @@ class BodyCollector:
             self.defects.append(f"unreadable {part.get_content_type()} part: {exc!r}"[:300])
 
     def _leaf(self, part: Message, in_alternative: bool) -> None:
-        content_type = part.get_content_type()
+        content_type = mime_params.content_type(part)
         filename = self._filename(part)
         disposition = (part.get_content_disposition() or "").lower()
         if (
@@ -140,7 +141,7 @@ class BodyCollector:
             self.bodies.text = text
 
     def _attach_message(self, part: Message, payload: list[Message]) -> None:
-        content_type = part.get_content_type()
+        content_type = mime_params.content_type(part)
         data = self.raw_bodies.get(id(part))
         if data is None:
             data = b"".join(_generate(m) for m in payload)

@@ -9,7 +9,7 @@ from email.message import Message
 from email.parser import BytesParser, HeaderParser
 
 from email_ingest.headers import message_ids
-from email_ingest.mime_params import param
+from email_ingest.mime_params import content_type, param
 from email_ingest.raw_parts import stored_payload
 
 _DAEMON_LOCALPARTS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
@@ -76,7 +76,7 @@ def _from_daemon(sender: str | None) -> bool:
 
 def _find_part(msg: Message, types: tuple[str, ...]) -> Message | None:
     for part in msg.walk():
-        if part.get_content_type() in types:
+        if content_type(part) in types:
             return part
     return None
 
@@ -129,13 +129,13 @@ def _from_text(text: str) -> BounceReport:
 
 def _original_message_id(msg: Message, text: str, own_id: str | None) -> str | None:
     for part in msg.walk():
-        content_type = part.get_content_type()
+        part_type = content_type(part)
         headers: Message | None = None
-        if content_type in ("message/rfc822", "message/global"):
+        if part_type in ("message/rfc822", "message/global"):
             payload = stored_payload(part)
             if isinstance(payload, list) and payload:
                 headers = payload[0]
-        elif content_type == "text/rfc822-headers":
+        elif part_type == "text/rfc822-headers":
             data = part.get_payload(decode=True) or b""
             headers = BytesParser(policy=policy.compat32).parsebytes(data, headersonly=True)
         if headers is not None:

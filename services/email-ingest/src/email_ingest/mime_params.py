@@ -1,9 +1,9 @@
-"""MIME header parameters (charset, format, filename, report-type), parsed once per value.
+"""MIME content types and parameters (charset, format, filename), parsed once per value.
 
-`Message.get_param` parses the whole header again on every call, and the parser asks each
-part for several parameters. These functions answer exactly as the `Message` methods do, from
-a cache keyed by the header's raw value: the same values (`text/plain; charset="utf-8"`)
-recur within a mail and across mails.
+`Message.get_param` and `get_content_type` parse the header again on every call, and the
+parser asks each part several times. These functions answer exactly as the `Message`
+methods do, from a cache keyed by the header's raw value: the same values
+(`text/plain; charset="utf-8"`) recur within a mail and across mails.
 """
 
 from __future__ import annotations
@@ -24,6 +24,14 @@ def param(part: Message, name: str, header: str = "content-type") -> ParamValue 
     if field is None:
         return part.get_param(name, header=header)
     return _param_of(*field, name)
+
+
+def content_type(part: Message) -> str:
+    """Return `part.get_content_type()`: the lower-case `maintype/subtype`, or the default."""
+    field = _cacheable_field(part, "content-type")
+    if field is None:
+        return part.get_content_type()
+    return _content_type_of(*field)
 
 
 def content_charset(part: Message) -> str | None:
@@ -64,6 +72,11 @@ def _scratch(key: str, value: str) -> Message:
 @lru_cache(maxsize=_CACHE_SIZE)
 def _param_of(key: str, value: str, name: str) -> ParamValue | None:
     return _scratch(key, value).get_param(name, header=key)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _content_type_of(key: str, value: str) -> str:
+    return _scratch(key, value).get_content_type()
 
 
 @lru_cache(maxsize=_CACHE_SIZE)

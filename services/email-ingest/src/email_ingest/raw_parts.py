@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from email.message import Message
 
+from email_ingest.mime_params import content_type
+
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
@@ -78,7 +80,8 @@ def _visit(part: Message, body: bytes, found: dict[int, bytes], depth: int) -> N
     children = stored_payload(part)
     if depth > 50 or not isinstance(children, list):
         return
-    if part.get_content_maintype() == "multipart":
+    part_type = content_type(part)
+    if part_type.partition("/")[0] == "multipart":
         boundary = part.get_boundary()
         if not boundary:
             return
@@ -87,5 +90,5 @@ def _visit(part: Message, body: bytes, found: dict[int, bytes], depth: int) -> N
             return  # the parser repaired something we cannot follow: no bytes for this subtree
         for child, chunk in zip(children, chunks, strict=True):
             _visit(child, split_header_body(chunk)[1], found, depth + 1)
-    elif part.get_content_type() in ("message/rfc822", "message/global") and len(children) == 1:
+    elif part_type in ("message/rfc822", "message/global") and len(children) == 1:
         _visit(children[0], split_header_body(body)[1], found, depth + 1)
