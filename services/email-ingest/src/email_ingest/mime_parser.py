@@ -84,11 +84,13 @@ class _Normalizer:
         text, html_text_unquoted = _body_text(bodies)
         html, attachments, blobs = self._content(bodies)
         reply = _reply_text(text, html_text_unquoted)
-        bounce = detect_bounce(msg, sender.email, subject, text, self._message_id_header())
+        message_id = headers.raw(msg, "Message-ID")
+        own_ids = message_ids(message_id)
+        bounce = detect_bounce(msg, sender.email, subject, text, own_ids[0] if own_ids else None)
         reason = auto_submitted_reason(msg, headers, subject)
         if not sender.email:
             sender = Address("mailer-daemon" if bounce else "unknown-sender", sender.display_name)
-        external_id = self._message_id(sender, subject, text)
+        external_id = self._external_id(message_id, own_ids, sender, subject, text)
         sent_at = self._sent_at()
         payload = {
             "channel": "email",
@@ -154,12 +156,10 @@ class _Normalizer:
             )
         return html, attachments, blobs
 
-    def _message_id_header(self) -> str | None:
-        return next(iter(message_ids(self.headers.raw(self.msg, "Message-ID"))), None)
-
-    def _message_id(self, sender: Address, subject: str | None, text: str) -> str:
-        value = self.headers.raw(self.msg, "Message-ID")
-        ids = message_ids(value)
+    def _external_id(
+        self, value: str | None, ids: list[str], sender: Address, subject: str | None, text: str
+    ) -> str:
+        """The Message-ID (`ids`: those in the header `value`), else one derived from the mail."""
         if ids:
             if not re.search(r"<[^<>]+>", value or ""):
                 self.defects.append("Message-ID without angle brackets")
