@@ -185,9 +185,13 @@ class Consumer(ConsumerMixin):
     def on_iteration(self) -> None:
         if self._running is not None and self._running.outcome.done():
             self._settle_running()
-        if self._pending and (
-            len(self._pending) >= self.batch_size
-            or time.monotonic() - self._first_pending_at >= self.batch_wait
+        # While a batch runs, the next one keeps growing: flushing it on the timer would
+        # only block this thread until the running batch ends, reading nothing meanwhile.
+        # A full batch is flushed by _on_message.
+        if (
+            self._pending
+            and self._running is None
+            and time.monotonic() - self._first_pending_at >= self.batch_wait
         ):
             self._flush()
 

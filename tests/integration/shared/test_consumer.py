@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pika
@@ -123,6 +124,43 @@ def test_batches_are_handled_together_and_a_bad_event_does_not_sink_the_rest(amq
     assert done == {e.event_id for e in events[:59]}
     [(headers, _)] = dead_letters(broker)
     assert headers[REASON_HEADER] == "recipient does not exist"
+
+
+class GatedBatchHandler(ScriptedBatchHandler):
+    """Holds its first batch until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = threading.Event()
+        self.release = threading.Event()
+
+    def handle_batch(self, events) -> None:
+        if not self.batch_sizes:
+            self.running.set()
+            assert self.release.wait(15), "the first batch was never released"
+        super().handle_batch(events)
+
+
+def test_the_next_batch_keeps_growing_while_one_runs(amqp_settings, broker):
+    # Flushing on the timer while a batch runs would only block the consumer thread, so
+    # what arrives during a long batch must become one batch, not a trail of small ones.
+    handler = GatedBatchHandler()
+    wait = 0.05
+    publisher = Publisher(amqp_settings)
+    with Running(consumer(amqp_settings, handler, batch_size=100, batch_wait=wait)):
+        publisher.publish_many([event(text="first")])
+        assert handler.running.wait(15), "the first batch never started"
+        publisher.publish_many([event(text="early") for _ in range(15)])
+        broker.wait_depth("inbox.messages", 0)
+        # Let the timer of the pending batch run out several times over.
+        started = time.monotonic()
+        wait_for(lambda: time.monotonic() - started > 6 * wait, timeout=5)
+        publisher.publish_many([event(text="late") for _ in range(15)])
+        broker.wait_depth("inbox.messages", 0)
+        handler.release.set()
+        wait_for(lambda: len(handler.seen) == 31, timeout=15, message="every event handled")
+    publisher.close()
+    assert handler.batch_sizes == [1, 30]
 
 
 def test_sigterm_finishes_the_message_in_hand_and_requeues_the_rest(
