@@ -279,6 +279,13 @@ class _Batch:
 
     def _write(self) -> None:
         repository = self.repository
+        # A conversation this batch creates is inserted with its final activity, so only
+        # older ones need the UPDATE (which rewrites every index on the row).
+        for row in self.conversations:
+            touch = self.touches.pop(row["id"])
+            row["last_activity_at"] = touch["at"]
+            row["last_inbound_at"] = touch["at"] if touch["inbound"] else None
+            row["participants"] = sorted(set(row["participants"]) | set(touch["participants"]))
         repository.insert_conversations(self.conversations)
         stored = repository.insert_messages(self.messages)
         if len(stored) < len(self.messages):

@@ -91,10 +91,17 @@ class IngestRepository:
         """The conversation of each known message id (inbound or our own replies)."""
         if not message_ids:
             return {}
+        # Index probes only (a message by its id, then its conversation by primary key),
+        # whatever the statistics say: over tables whose statistics lag their growth (a new
+        # install, a bulk import) a plain join scanned every conversation for each id.
         rows = self.connection.execute(
-            "SELECT m.email_message_id, c.id, c.contact_id, c.token, c.status, c.participants"
-            " FROM inbox.messages m JOIN inbox.conversations c ON c.id = m.conversation_id"
-            " WHERE m.email_message_id = ANY(%s) AND c.merged_into IS NULL",
+            "SELECT ids.mid, c.id, c.contact_id, c.token, c.status, c.participants"
+            " FROM unnest(%s::text[]) AS ids(mid)"
+            " CROSS JOIN LATERAL (SELECT conversation_id FROM inbox.messages"
+            "  WHERE email_message_id = ids.mid OFFSET 0) m"
+            " CROSS JOIN LATERAL (SELECT * FROM inbox.conversations"
+            "  WHERE id = m.conversation_id OFFSET 0) c"
+            " WHERE c.merged_into IS NULL",
             (list(message_ids),),
         )
         return {mid: _ref(row) for mid, *row in rows}
@@ -155,12 +162,14 @@ class IngestRepository:
             return
         self.connection.execute(
             "INSERT INTO inbox.conversations (id, token, inbox_id, channel, contact_id, thread_key,"
-            " assignee_id, subject, context, participants, last_activity_at, created_at)"
-            " SELECT id, token, inbox_id, channel, contact_id, thread_key, assignee_id, subject,"
-            " coalesce(context, '{}'), ARRAY(SELECT jsonb_array_elements_text(participants)),"
-            " last_activity_at, now() FROM jsonb_to_recordset(%s) AS x(id uuid, token text,"
+            " assignee_id, subject, context, participants, last_activity_at, last_inbound_at,"
+            " created_at) SELECT id, token, inbox_id, channel, contact_id, thread_key,"
+            " assignee_id, subject, coalesce(context, '{}'),"
+            " ARRAY(SELECT jsonb_array_elements_text(participants)), last_activity_at,"
+            " last_inbound_at, now() FROM jsonb_to_recordset(%s) AS x(id uuid, token text,"
             " inbox_id uuid, channel text, contact_id uuid, thread_key text, assignee_id uuid,"
-            " subject text, context jsonb, participants jsonb, last_activity_at timestamptz)",
+            " subject text, context jsonb, participants jsonb, last_activity_at timestamptz,"
+            " last_inbound_at timestamptz)",
             (records(rows),),
         )
 
