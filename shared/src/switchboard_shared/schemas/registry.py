@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError
@@ -18,6 +16,8 @@ from switchboard_shared.schemas import (
     message_received,
     reply_requested,
 )
+from switchboard_shared.schemas.fast_load import SchemaLoader, compile_loader, load_fast
+from switchboard_shared.schemas.json_ready import to_json_ready
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,11 @@ class EventType:
     version: int
     schema: Schema
     routing_key_for: Callable[[dict], str]
+    # Compiled from `schema`: loads well-formed payloads without marshmallow's per-field machinery.
+    fast_loader: SchemaLoader | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fast_loader", compile_loader(self.schema))
 
     @property
     def header(self) -> str:
@@ -37,6 +42,8 @@ class EventType:
     def validate(self, payload: dict) -> dict:
         """Return the JSON-ready payload, or raise InvalidEventError with the field errors."""
         data = to_json_ready(payload)
+        if load_fast(self.fast_loader, data) is not None:
+            return data
         errors = self.schema.validate(data)
         if errors:
             raise InvalidEventError(f"invalid {self.header}: {_first_error(errors)}", errors)
@@ -44,6 +51,9 @@ class EventType:
 
     def load(self, payload: dict) -> dict:
         """Deserialize a JSON payload (datetimes parsed), or raise InvalidEventError."""
+        loaded = load_fast(self.fast_loader, payload)
+        if loaded is not None:
+            return loaded
         try:
             return self.schema.load(payload)
         except ValidationError as exc:
@@ -98,21 +108,6 @@ class Event:
     def headers(self) -> dict[str, str]:
         """The AMQP headers that identify this event."""
         return {"schema": self.type.header, "event_id": self.event_id, "trace_id": self.trace_id}
-
-
-def to_json_ready(value: Any) -> Any:
-    """Round-trip through JSON (datetimes as ISO 8601) so what we validate is what we send."""
-    return json.loads(json.dumps(value, default=_json_default))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _first_error(messages: Any, path: str = "") -> str:
