@@ -1,8 +1,9 @@
 """Content-addressed storage for raw payloads and attachments.
 
-Blobs are named by the sha256 of their bytes, so storing the same payload twice is free and
-a blob can never be changed under its name. `FilesystemBlobStore` keeps them on a volume
-shared by the services; another backend (S3, say) implements the `BlobStore` protocol.
+Blobs are named by the sha256 of their bytes, so storing the same payload again writes
+nothing, and a name says exactly which bytes it must hold: a put checks them and rewrites a
+blob a crash left torn. `FilesystemBlobStore` keeps them on a volume shared by the services;
+another backend (S3, say) implements the `BlobStore` protocol.
 """
 
 from __future__ import annotations
@@ -57,10 +58,10 @@ class FilesystemBlobStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def put(self, data: bytes) -> str:
-        """Store `data` (temp file, fsync, rename) unless already stored; return its sha256."""
+        """Store `data` (temp file, fsync, rename) unless stored intact; return its sha256."""
         digest = sha256_hex(data)
         target = self._path(digest)
-        if target.exists():
+        if _holds(target, digest, len(data)):
             return digest
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
@@ -82,42 +83,42 @@ class FilesystemBlobStore:
         return digest
 
     def put_many(self, blobs: Iterable[bytes]) -> list[str]:
-        """Store every blob with two filesystem syncs in all, not two fsyncs each.
+        """Store every blob with one filesystem sync in all; return their sha256s.
 
-        Content first: every new blob is written to a temp file and the filesystem synced,
-        and only then renamed to its name, so a crash can never leave a name whose bytes
-        are not on disk (a content-addressed store would then trust a torn blob forever).
-        A second sync makes the names durable before the caller acknowledges anything.
+        Each new (or torn) blob is written to a temp file and renamed to its name at once;
+        one sync then makes every content and name durable before the caller acknowledges
+        anything. A crash before that sync may leave names over torn bytes: the caller has
+        acknowledged nothing, puts the same blobs again, and `_holds` has them rewritten.
         """
         digests: list[str] = []
-        pending: dict[str, tuple[str, Path]] = {}
+        seen: set[str] = set()
+        written: list[Path] = []
         token = secrets.token_hex(6)  # concurrent writers of the same blob use other names
-        try:
-            for data in blobs:
-                digest = sha256_hex(data)
-                digests.append(digest)
-                target = self._path(digest)
-                if digest in pending or target.exists():
-                    continue
-                tmp = str(target.parent / f".tmp-{digest[:16]}-{token}")
-                try:
-                    _write_new(tmp, data)
-                except FileNotFoundError:  # the blob's directory does not exist yet
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    _write_new(tmp, data)
-                pending[digest] = (tmp, target)
-            if not pending:
-                return digests
-            if self.fsync:
-                self._sync(path for path, _target in pending.values())
-            for tmp, target in pending.values():
+        for data in blobs:
+            digest = sha256_hex(data)
+            digests.append(digest)
+            if digest in seen:
+                continue
+            seen.add(digest)
+            target = self._path(digest)
+            if _holds(target, digest, len(data)):
+                continue
+            tmp = str(target.parent / f".tmp-{digest[:16]}-{token}")
+            try:
+                _write_new(tmp, data)
+            except FileNotFoundError:  # the blob's directory does not exist yet
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _write_new(tmp, data)
+            try:
+                # Atomic: a reader sees the old file or the new one, never a mix.
                 os.replace(tmp, target)
-            if self.fsync:
-                self._sync({target.parent for _tmp, target in pending.values()})
-        except BaseException:
-            for tmp, _target in pending.values():
+            except BaseException:
                 Path(tmp).unlink(missing_ok=True)
-            raise
+                raise
+            written.append(target)
+        if written and self.fsync:
+            # Without syncfs: each blob's file, then each directory that gained a name.
+            self._sync([*written, *dict.fromkeys(target.parent for target in written)])
         return digests
 
     def _sync(self, paths: Iterable[str | Path]) -> None:
@@ -147,6 +148,22 @@ class FilesystemBlobStore:
 
     def _path(self, digest: str) -> Path:
         return self.root / digest[:2] / digest[2:4] / digest
+
+
+def _holds(path: Path, digest: str, size: int) -> bool:
+    """Say whether the file at `path` holds exactly the `size` bytes named `digest`."""
+    # A name proves nothing on its own: put_many renames blobs before the sync that makes
+    # their bytes durable, so a crash can leave a name over empty, short or zeroed bytes.
+    # The size catches most tears for an fstat; the hash the rest (a re-put blob is usually
+    # still in the page cache, and re-puts are rare apart from small repeated attachments).
+    try:
+        with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size != size:
+                return False
+            # One read, not file_digest: its 256 KiB buffer costs more than a small blob.
+            return sha256_hex(fh.read()) == digest
+    except FileNotFoundError:
+        return False
 
 
 def _write_new(path: str, data: bytes) -> None:

@@ -59,9 +59,11 @@ def test_put_many_stores_a_batch_with_its_repeats_once(tmp_path):
     assert not [p for p in files if p.name.startswith(".tmp-")]
 
 
-def test_put_many_names_nothing_before_every_blob_is_synced(tmp_path, monkeypatch):
-    # A name must never point at bytes that are not on disk: the first sync (of the
-    # contents) fails here, so no blob of the batch may exist and no temp file remains.
+def test_put_many_fails_the_batch_when_the_sync_fails_and_leaves_no_temp_files(
+    tmp_path, monkeypatch
+):
+    # The caller must not acknowledge a batch whose sync failed; names it already renamed
+    # may stay, since the next put checks their bytes before trusting them.
     from switchboard_shared import blobstore
 
     def failing_sync(path):
@@ -71,8 +73,78 @@ def test_put_many_names_nothing_before_every_blob_is_synced(tmp_path, monkeypatc
     store = FilesystemBlobStore(tmp_path, fsync=True)
     with pytest.raises(OSError, match="Input/output error"):
         store.put_many([b"a", b"b"])
-    assert not store.exists(hashlib.sha256(b"a").hexdigest())
-    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    assert not [p for p in tmp_path.rglob(".tmp-*")]
+
+
+def counting_syncs(store: FilesystemBlobStore) -> list[int]:
+    """Wrap the store's filesystem sync; the returned list grows by one per sync."""
+    calls: list[int] = []
+    real_sync = store._sync
+
+    def sync(paths):
+        calls.append(1)
+        real_sync(paths)
+
+    store._sync = sync
+    return calls
+
+
+def blob_path(root, data: bytes):
+    digest = hashlib.sha256(data).hexdigest()
+    return root / digest[:2] / digest[2:4] / digest
+
+
+TORN = {
+    "empty": lambda data: b"",
+    "short": lambda data: data[: len(data) // 2],
+    "zeroed, same size": lambda data: bytes(len(data)),
+}
+
+
+@pytest.mark.parametrize("tear", TORN.values(), ids=TORN.keys())
+@pytest.mark.parametrize("how", ["put_many", "put"])
+def test_a_torn_blob_is_rewritten(tmp_path, tear, how):
+    # A crash between put_many's rename and its sync can leave a name over torn bytes;
+    # the source re-sends the mail, and the put must repair the blob, not trust its name.
+    data = b"a raw mail, " * 1000
+    store = FilesystemBlobStore(tmp_path, fsync=True)
+    path = blob_path(tmp_path, data)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(tear(data))
+    if how == "put_many":
+        [digest] = store.put_many([data])
+    else:
+        digest = store.put(data)
+    assert store.get(digest) == data
+    assert not [p for p in tmp_path.rglob(".tmp-*")]
+
+
+def test_put_many_syncs_once_per_batch_with_new_blobs_and_never_for_intact_ones(tmp_path):
+    store = FilesystemBlobStore(tmp_path, fsync=True)
+    syncs = counting_syncs(store)
+    batch = [b"mail %d" % i for i in range(50)] + [b"logo"] * 3
+    store.put_many(batch)
+    assert len(syncs) == 1
+    store.put_many(batch)  # a re-fetch: everything is stored intact
+    assert len(syncs) == 1
+    blob_path(tmp_path, b"mail 7").write_bytes(b"")  # torn by a crash before the sync
+    store.put_many(batch)
+    assert len(syncs) == 2
+    assert store.get(hashlib.sha256(b"mail 7").hexdigest()) == b"mail 7"
+
+
+@pytest.mark.parametrize("how", ["put_many", "put"])
+def test_an_intact_blob_is_not_rewritten(tmp_path, how):
+    data = b"the logo every mail carries"
+    store = FilesystemBlobStore(tmp_path, fsync=True)
+    store.put(data)
+    before = blob_path(tmp_path, data).stat()
+    if how == "put_many":
+        store.put_many([data, data])
+    else:
+        store.put(data)
+    after = blob_path(tmp_path, data).stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
 def test_put_many_without_syncfs_falls_back_to_fsyncs(tmp_path, monkeypatch):
@@ -84,7 +156,7 @@ def test_put_many_without_syncfs_falls_back_to_fsyncs(tmp_path, monkeypatch):
     store = FilesystemBlobStore(tmp_path, fsync=True)
     digests = store.put_many([b"a", b"b"])
     assert [store.get(d) for d in digests] == [b"a", b"b"]
-    # Each temp file before the renames, then each blob's directory after them.
+    # One sync after the renames: each blob's file, then each blob's directory.
     assert len(synced) == 4
 
 

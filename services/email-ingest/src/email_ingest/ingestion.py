@@ -51,7 +51,7 @@ def prepare_batch(
     Pure CPU plus the blob store, and every argument and result pickles, so it can run in
     a worker process. Raises OSError if any blob could not be stored.
     With fsync on, one put per blob cost more than parsing and publishing the mail (two
-    fsyncs each): put_many syncs the filesystem twice for the whole batch.
+    fsyncs each): put_many syncs the filesystem once for the whole batch.
     """
     started = time.perf_counter()
     items: list[Prepared] = []
