@@ -62,7 +62,7 @@ def test_put_many_stores_a_batch_with_its_repeats_once(tmp_path):
 def test_put_many_fails_the_batch_when_the_sync_fails_and_leaves_no_temp_files(
     tmp_path, monkeypatch
 ):
-    # The caller must not acknowledge a batch whose sync failed; names it already renamed
+    # The caller must not acknowledge a batch whose sync failed; names it already wrote
     # may stay, since the next put checks their bytes before trusting them.
     from switchboard_shared import blobstore
 
@@ -119,18 +119,21 @@ def test_a_torn_blob_is_rewritten(tmp_path, tear, how):
     assert not [p for p in tmp_path.rglob(".tmp-*")]
 
 
-def test_put_many_syncs_once_per_batch_with_new_blobs_and_never_for_intact_ones(tmp_path):
+def test_put_many_syncs_once_per_batch_even_when_every_blob_is_intact(tmp_path):
     store = FilesystemBlobStore(tmp_path, fsync=True)
     syncs = counting_syncs(store)
     batch = [b"mail %d" % i for i in range(50)] + [b"logo"] * 3
     store.put_many(batch)
     assert len(syncs) == 1
-    store.put_many(batch)  # a re-fetch: everything is stored intact
-    assert len(syncs) == 1
-    blob_path(tmp_path, b"mail 7").write_bytes(b"")  # torn by a crash before the sync
+    # A re-fetch after a failed sync: every blob is there intact, but maybe not on disk.
     store.put_many(batch)
     assert len(syncs) == 2
+    blob_path(tmp_path, b"mail 7").write_bytes(b"")  # torn by a crash before the sync
+    store.put_many(batch)
+    assert len(syncs) == 3
     assert store.get(hashlib.sha256(b"mail 7").hexdigest()) == b"mail 7"
+    assert store.put_many([]) == []
+    assert len(syncs) == 3
 
 
 @pytest.mark.parametrize("how", ["put_many", "put"])
@@ -156,7 +159,7 @@ def test_put_many_without_syncfs_falls_back_to_fsyncs(tmp_path, monkeypatch):
     store = FilesystemBlobStore(tmp_path, fsync=True)
     digests = store.put_many([b"a", b"b"])
     assert [store.get(d) for d in digests] == [b"a", b"b"]
-    # One sync after the renames: each blob's file, then each blob's directory.
+    # One sync after the writes: each blob's file, then each blob's directory.
     assert len(synced) == 4
 
 
