@@ -2,7 +2,8 @@
 
 The import runs the real worker (`email-ingest imap`, production settings: blobs fsynced,
 its default parse processes) against a 10,000-mail Dovecot mailbox written straight into
-its maildir, in a throwaway vhost and database, and counts until `inbox.messages` holds
+its maildir, in a throwaway vhost and database and a blob store whose directories exist (as
+in a store in use), and counts until `inbox.messages` holds
 every mail. Over the same window it reads the worker's per-stage busy seconds
 (`switchboard_imap_stage_seconds_total` on its metrics port) and the machine's CPU use, so
 the report can say which stage bounds the import. The ceiling publishes the same events
@@ -30,6 +31,7 @@ from bench.support import (
     figure,
     median_seconds,
     rerun_command,
+    steady_state_store,
     throwaway_database,
     throwaway_vhost,
 )
@@ -111,6 +113,8 @@ def import_figures() -> list[dict]:
         tempfile.TemporaryDirectory(prefix="email-bench-") as scratch,
     ):
         imap_harness.migrate(database_url)
+        steady_state_store(Path(scratch) / "blobs")
+        steady_state_store(Path(scratch) / "archive")
         user = imap_harness.new_user()
         fill_maildir(user, mails)
         run = run_import(vhost, database_url, user, Path(scratch))

@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.support import REPO, figure, rerun_command, throwaway_vhost
+from bench.support import REPO, figure, rerun_command, steady_state_store, throwaway_vhost
 from tests.support.waiting import wait_for
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def measure() -> list[dict]:
     with throwaway_vhost() as vhost, tempfile.TemporaryDirectory(prefix="webhook-bench-") as tmp:
         scratch = Path(tmp)
         env = _environment(vhost.url, scratch)
-        _steady_state_store(scratch / "blobs")
+        steady_state_store(scratch / "blobs")
         probe = vhost.probe()
         rates: dict[str, list[float]] = {"ceiling": [], "accepted": []}
         try:
@@ -209,18 +209,6 @@ def _gunicorn(app: str, env: dict[str, str], scratch: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _steady_state_store(root: Path) -> None:
-    """Create the store's 65,536 leaf directories, as a store in use for a while has them.
-
-    A fresh store creates two directories for most of its first puts, and mkdir plus the
-    fsync of a new directory cost several times the put itself on this disk: measuring
-    them would measure a store's first day, not the webhook path.
-    """
-    for first in range(256):
-        for second in range(256):
-            (root / f"{first:02x}" / f"{second:02x}").mkdir(parents=True, exist_ok=True)
 
 
 def _free_port() -> int:
