@@ -54,7 +54,7 @@ BODY_LINES = 20  # about 1.4 KB a mail, near the 1 KiB messages of design.md's l
 BATCH = 100  # the worker's default imap_batch_size
 PUBLISH_ROUNDS = 3
 QUEUE = "inbox.messages"
-STAGES = ("fetch", "parse", "archive", "publish", "cursor")
+STAGES = ("fetch", "parse", "archive", "publish", "sync", "cursor")
 PROCESSES = next(f.default for f in fields(EmailIngestSettings) if f.name == "imap_parse_processes")
 
 
@@ -126,8 +126,9 @@ def import_figures() -> list[dict]:
     busy = run.busy()
     explanation = import_explanation(run, busy, ceiling, parse_rate, archive_rate)
     stage_limit = (
-        "share of the import's wall time the stage was busy (parse and archive: per"
-        f" preparing process, {PROCESSES} of them; publish: until confirmed)"
+        "share of the import's wall time the stage was busy (parse and archive, i.e. writing"
+        f" the blobs: per preparing process, {PROCESSES} of them; publish: until confirmed;"
+        " sync: the publisher thread's wait for the blobs' sync once its batch is confirmed)"
     )
     return [
         figure("email.imap_import_per_s", run.rate, "msg/s", command, explanation),
@@ -180,9 +181,11 @@ def import_explanation(
 ) -> str:
     """Say how the import runs, which stage was the busy one and what that means."""
     preparing = busy["parse"] + busy["archive"]
-    publishing = busy["publish"] + busy["cursor"]
-    if publishing >= max(preparing, busy["fetch"]):
+    publishing = busy["publish"] + busy["sync"] + busy["cursor"]
+    if publishing >= max(preparing, busy["fetch"]) and busy["publish"] >= busy["sync"]:
         bound = "the publisher thread, i.e. the broker's confirms"
+    elif publishing >= max(preparing, busy["fetch"]):
+        bound = "the publisher thread waiting for the blobs' sync (the disk), not the broker"
     elif preparing >= busy["fetch"]:
         bound = "parsing and archiving (the preparing processes), not the broker's confirms"
     else:
@@ -191,9 +194,10 @@ def import_explanation(
         f"pipelined: the IMAP thread fetches batch n+1 while {PROCESSES} processes parse and"
         f" archive (busy {preparing:.0%} each: parse {busy['parse']:.0%}, archive"
         f" {busy['archive']:.0%}; alone on one core {parse_rate:,.0f}/s parse,"
-        f" {archive_rate:,.0f}/s archive) and one thread publishes batch n-1 with every"
-        f" confirm in flight, then moves the cursor (busy {publishing:.0%}: publish"
-        f" {busy['publish']:.0%}, cursor {busy['cursor']:.0%}); fetch busy"
+        f" {archive_rate:,.0f}/s archive with its sync) and one thread publishes batch n-1"
+        f" with every confirm in flight while its blobs are synced, then moves the cursor"
+        f" (busy {publishing:.0%}: publish {busy['publish']:.0%}, then waiting for the sync"
+        f" {busy['sync']:.0%}, cursor {busy['cursor']:.0%}); fetch busy"
         f" {busy['fetch']:.0%}. Bound by {bound}; the machine's CPUs were"
         f" {run.cpu_busy:.0%} busy (RabbitMQ and Dovecot share them):"
         f" {run.rate / ceiling:.0%} of the ceiling ({ceiling:,.0f}/s)"
@@ -297,7 +301,7 @@ def timed_parse(mails: list[bytes]) -> tuple[float, list[Event]]:
 
 
 def timed_archive(mails: list[bytes], directory: Path) -> float:
-    """Archive the benchmark's mails as the worker does (put_many a batch, fsync on); mails/s."""
+    """Archive the benchmark's mails: write a batch, then sync it (put_many, fsync on); mails/s."""
     blobs = FilesystemBlobStore(directory, True)
     watch = Stopwatch()
     for start in range(0, len(mails), BATCH):

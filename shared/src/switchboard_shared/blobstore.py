@@ -33,6 +33,12 @@ class BlobStore(Protocol):
     def put_many(self, blobs: Iterable[bytes]) -> list[str]:
         """Store every blob durably (cheaper than one put each); return their sha256s."""
 
+    def write_many(self, blobs: Iterable[bytes]) -> list[str]:
+        """Store every blob, not yet durably; return their sha256s (then `sync` them)."""
+
+    def sync(self, digests: Iterable[str]) -> None:
+        """Make blobs stored by `write_many` (in any process) durable."""
+
     def get(self, sha256: str) -> bytes:
         """Return the bytes stored under `sha256`, or raise BlobNotFound."""
 
@@ -69,19 +75,36 @@ class FilesystemBlobStore:
 
     def put_many(self, blobs: Iterable[bytes]) -> list[str]:
         """Store every blob with one filesystem sync in all; return their sha256s."""
+        digests = self.write_many(blobs)
+        self.sync(digests)
+        return digests
+
+    def write_many(self, blobs: Iterable[bytes]) -> list[str]:
+        """Store every blob at its name, not durable until `sync`; return their sha256s.
+
+        Nothing may be acknowledged before the sync; a crash before it may leave names
+        over torn bytes, which the next put of the same bytes repairs (see `store_at`).
+        """
         digests: list[str] = []
-        stored: dict[str, bytes] = {}
+        stored: set[str] = set()
         for data in blobs:
             digest = sha256_hex(data)
             digests.append(digest)
-            stored.setdefault(digest, data)
-        for digest, data in stored.items():
-            store_at(self._path(digest), digest, data)
-        if stored and self.fsync:
-            # Without syncfs: each blob's file, then each blob's directory.
-            paths = [self._path(digest) for digest in stored]
-            self._sync([*paths, *dict.fromkeys(path.parent for path in paths)])
+            if digest not in stored:
+                stored.add(digest)
+                store_at(self._path(digest), digest, data)
         return digests
+
+    def sync(self, digests: Iterable[str]) -> None:
+        """Make the named blobs durable with one filesystem sync (nothing to do with fsync off).
+
+        Any process may sync what another wrote: syncfs covers the whole filesystem, and
+        without it each blob's file and directory is fsynced by name. Even a blob found
+        intact is synced: it may be another writer's, not yet durable.
+        """
+        paths = [self._path(digest) for digest in dict.fromkeys(digests)]
+        if paths and self.fsync:
+            self._sync([*paths, *dict.fromkeys(path.parent for path in paths)])
 
     def _sync(self, paths: Iterable[str | Path]) -> None:
         """Make the given files (or directories) durable: one syncfs, else one fsync each."""

@@ -25,12 +25,12 @@ log = logging.getLogger(__name__)
 class _Round:
     """Blobs made durable by the same sync; its waiters are released together."""
 
-    __slots__ = ("done", "error", "paths")
+    __slots__ = ("digests", "done", "error")
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.error: BaseException | None = None
-        self.paths: list[Path] = []
+        self.digests: list[str] = []
 
 
 _DURABLE = _Round()  # stored with fsync off: nothing to wait for
@@ -70,11 +70,10 @@ class GroupCommitBlobStore(FilesystemBlobStore):
     def start_put(self, data: bytes) -> PendingBlob:
         """Write `data` now and return at once; the result says when it is durable."""
         digest = sha256_hex(data)
-        target = self._path(digest)
         try:
             # The same bytes written twice at once (a redelivery) meet at their name:
             # store_at finds them intact, and both wait for a sync that follows the write.
-            store_at(target, digest, data)
+            store_at(self._path(digest), digest, data)
         except OSError as exc:
             failed = _Round()
             failed.error = exc
@@ -85,7 +84,7 @@ class GroupCommitBlobStore(FilesystemBlobStore):
         with self._lock:
             self._ensure_committer()
             round_ = self._open
-            round_.paths.append(target)
+            round_.digests.append(digest)
             self._wake.notify()
         return PendingBlob(digest, round_)
 
@@ -100,11 +99,11 @@ class GroupCommitBlobStore(FilesystemBlobStore):
     def _commit_rounds(self) -> None:
         while True:
             with self._lock:
-                while not self._open.paths:
+                while not self._open.digests:
                     self._wake.wait()
                 current, self._open = self._open, _Round()
             try:
-                self._sync([*current.paths, *dict.fromkeys(p.parent for p in current.paths)])
+                self.sync(current.digests)
             except Exception as exc:
                 # Its waiters fail (503: the network sends the body again); the names stay,
                 # and the next put of the same bytes finds them intact and syncs them then.

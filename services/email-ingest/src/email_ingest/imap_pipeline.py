@@ -1,12 +1,14 @@
 """One folder's import as a pipeline: the IMAP thread fetches while a publisher thread settles.
 
 The IMAP thread (the only one that touches the session) fetches a batch, hands its raw
-mails to the preparer (parse and archive, in worker processes) and the batch to the
-publisher thread, and goes on to fetch the next. The publisher thread settles what it is
+mails to the preparer (parse, validate and write the blobs, in worker processes) and the
+batch to the publisher thread, and goes on to fetch the next; a sync thread makes each
+batch's blobs durable as soon as they are written. The publisher thread settles what it is
 handed strictly in order: it waits for a batch's preparation, publishes it with every
-confirm in flight, and only then moves the cursor to the batch's last UID and reports the
-UIDs back to be flagged or moved. So the cursor never passes an unconfirmed mail, and at
-most one batch is confirmed ahead of the cursor at any moment (all a SIGKILL can repeat).
+confirm in flight, and only once its blobs are synced too moves the cursor to the batch's
+last UID and reports the UIDs back to be flagged or moved. So the cursor never passes an
+unconfirmed or unarchived mail, and at most one batch is confirmed ahead of the cursor at
+any moment (all a SIGKILL can repeat; the repeat also rewrites any blob the crash left torn).
 Parks and cursor steps over vanished or oversized UIDs travel the same queue, in order.
 
 At most `depth` batches are in hand (fetched, not yet settled): the IMAP thread waits when
@@ -22,7 +24,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,7 +37,8 @@ from email_ingest.ingestion import PreparedBatch
 STAGE_SECONDS = Counter(
     "switchboard_imap_stage_seconds_total",
     "Seconds the IMAP import spent busy in each stage: fetch (IMAP thread), parse and archive"
-    " (summed over the preparing processes), publish (until confirmed) and cursor",
+    " (summed over the preparing processes), publish (until confirmed), sync (the wait for"
+    " the blobs' sync after the publish) and cursor",
     ["stage"],
 )
 
@@ -44,6 +47,7 @@ STAGE_SECONDS = Counter(
 class _Batch:
     messages: list[Fetched]
     prepared: Future[PreparedBatch]
+    synced: Future[None]  # its blobs durable
     last_uid: int
 
 
@@ -85,6 +89,9 @@ class FolderPipeline:
         self._closing = False
         self._error: BaseException | None = None
         self._settled: list[int] = []
+        # Each batch's blobs are synced as soon as they are written, in order, on a thread
+        # that waits for the disk, not the interpreter: beside the publishing, not after it.
+        self._syncer = ThreadPoolExecutor(1, thread_name_prefix=f"blob-sync-{place.mailbox}")
         self._thread = threading.Thread(
             target=self._run, name=f"imap-publisher-{place.mailbox}", daemon=True
         )
@@ -98,7 +105,8 @@ class FolderPipeline:
         self._raise_error()
         raws = [m.raw for m in messages]
         prepared = self.preparer.submit(raws, self.importer.address, self.clock())
-        self._hand_over(_Batch(messages, prepared, last_uid), batch=True)
+        synced = self._syncer.submit(self._sync, prepared)
+        self._hand_over(_Batch(messages, prepared, synced, last_uid), batch=True)
 
     def park(self, uid: int, reason: str) -> None:
         """Park a message that was not fetched (too large, refused), after what is in hand."""
@@ -130,6 +138,7 @@ class FolderPipeline:
             self._closing = True
             self._changed.notify_all()
         self._thread.join()
+        self._syncer.shutdown()
 
     def _hand_over(self, task: _Task, batch: bool = False) -> None:
         with self._changed:
@@ -163,6 +172,10 @@ class FolderPipeline:
                 self._batches -= isinstance(task, _Batch)
                 self._changed.notify_all()
 
+    def _sync(self, prepared: Future[PreparedBatch]) -> None:
+        """Make a batch's blobs durable as soon as they are written (its failure: see _settle)."""
+        self.importer.ingestor.blobs.sync(prepared.result().blobs)
+
     def _settle(self, task: _Task) -> list[int]:
         if isinstance(task, _Park):
             self.importer.park(self.place, task.uid, task.reason)
@@ -174,6 +187,8 @@ class FolderPipeline:
             STAGE_SECONDS.labels("archive").inc(prepared.archive_seconds)
             with timed("publish"):
                 uids = self.importer.publish(self.place, task.messages, prepared)
+            with timed("sync"):
+                task.synced.result()  # raises OSError if the blobs could not be made durable
         with timed("cursor"):
             self.save(task.last_uid)
         return uids
