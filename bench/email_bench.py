@@ -224,6 +224,9 @@ def fill_maildir(user: imap_harness.ImapUser, mails: list[bytes]) -> None:
         found = client.select_folder("INBOX", readonly=True)[b"EXISTS"]
     if found != len(mails):
         raise RuntimeError(f"Dovecot sees {found} of {len(mails)} mails in {maildir}")
+    # A mailbox's mails are on disk long before an import, not 50 MB of dirty pages that
+    # the import's first blob sync (a syncfs of the whole filesystem) would write out.
+    os.sync()
     log.info("maildir of %s filled with %d mails (owner %s)", user.name, found, _name(owner))
 
 

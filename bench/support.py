@@ -9,6 +9,7 @@ reproduce it and what limits it. The vhost and database helpers reuse the test h
 from __future__ import annotations
 
 import contextlib
+import os
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -123,3 +124,5 @@ def steady_state_store(root: Path) -> None:
     for first in range(256):
         for second in range(256):
             (root / f"{first:02x}" / f"{second:02x}").mkdir(parents=True, exist_ok=True)
+    # On disk, as they would be: else the measured run's first sync writes them out.
+    os.sync()
