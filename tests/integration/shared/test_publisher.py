@@ -33,6 +33,24 @@ def test_a_batch_is_confirmed_together(amqp_settings, broker):
     publisher.close()
 
 
+def test_a_batch_goes_out_in_one_write_intact_and_in_order(amqp_settings, broker):
+    publisher = Publisher(amqp_settings)
+    publisher.publish(event())  # connects
+    transport = publisher._connection.connection.transport
+    real_write, writes = transport._write, []
+    transport._write = lambda data: writes.append(len(data)) or real_write(data)
+    sent = [event(text="x" * size) for size in (10, 5000, 200_000, 10, 70_000)]
+    publisher.publish_many(sent)
+    assert len(writes) == 1, "the batch's frames in one system call"
+    publisher.publish(event())  # the confirm tags still match what the broker counted
+    publisher.publish_many([event(), event()])
+    assert len(writes) == 3
+    broker.wait_depth("inbox.messages", 9)
+    bodies = [json.loads(body) for _, body in broker.take_all("inbox.messages")]
+    assert [b["text"] for b in bodies[1:6]] == [e.payload["text"] for e in sent]
+    publisher.close()
+
+
 def test_an_invalid_event_is_refused_before_anything_is_sent(amqp_settings, broker):
     publisher = Publisher(amqp_settings)
     with pytest.raises(InvalidEventError, match="channel"):
