@@ -138,7 +138,8 @@ class FolderPipeline:
             self._closing = True
             self._changed.notify_all()
         self._thread.join()
-        self._syncer.shutdown()
+        # What is still queued belongs to batches dropped unsettled: no need to sync them.
+        self._syncer.shutdown(cancel_futures=True)
 
     def _hand_over(self, task: _Task, batch: bool = False) -> None:
         with self._changed:
