@@ -28,6 +28,7 @@ from email_ingest.html_text import html_to_texts
 from email_ingest.participants import author, recipients
 from email_ingest.reply_extraction import extract_reply
 from email_ingest.screening import header_offset, repair_header_section
+from email_ingest.simple_mime import simple_message
 from switchboard_shared.blobstore import sha256_hex
 
 logger = logging.getLogger(__name__)
@@ -67,12 +68,17 @@ class _Normalizer:
         self.defects: list[str] = []
         if offset and not raw.startswith(b"From "):
             self.defects.append("junk before the header section skipped")
-        self.mime, repaired = repair_header_section(raw[offset:])
-        if repaired:
-            self.defects.append(
-                f"{repaired} header line(s) without a field name joined to the previous field"
-            )
-        self.msg: Message = BytesParser(policy=policy.compat32).parsebytes(self.mime)
+        self.mime = raw[offset:]
+        simple = simple_message(self.mime)
+        if simple is not None:
+            self.msg: Message = simple
+        else:
+            self.mime, repaired = repair_header_section(self.mime)
+            if repaired:
+                self.defects.append(
+                    f"{repaired} header line(s) without a field name joined to the previous field"
+                )
+            self.msg = BytesParser(policy=policy.compat32).parsebytes(self.mime)
         self.headers = HeaderDecoder(self.defects, charset_hints(self.msg), self.msg)
 
     def run(self) -> ParsedEmail:
