@@ -86,6 +86,8 @@ _MOBILE_SIGNATURE = re.compile(
     re.I,
 )
 _MAX_SIGNATURE_LINES = 12
+# The first character of every line _SIG_DELIMITER, _UNDERSCORES or _SIG_DASH_NAME matches.
+_SIGNATURE_STARTS = frozenset("-—_")
 
 
 def extract_reply(text: str) -> str:
@@ -113,7 +115,8 @@ def _history_start(lines: list[str], attributed: bool) -> int:
     for index, line in enumerate(lines):
         if not line.strip():
             continue
-        if _ORIGINAL_MESSAGE.match(line) or _is_header_block(lines, index):
+        # The marker needs "--": a cheap test that spares the pattern on most lines.
+        if ("--" in line and _ORIGINAL_MESSAGE.match(line)) or _is_header_block(lines, index):
             return _back_over_separators(lines, index)
         span = _attribution_span(lines, index) if attributed else 0
         if span and not _next_is_quoted(lines, index + span):
@@ -178,7 +181,7 @@ def _drop_quotes(lines: list[str], attributed: bool) -> list[str]:
     kept: list[str] = []
     skip_until = -1
     for index, line in enumerate(lines):
-        if index < skip_until or _QUOTED.match(line):
+        if index < skip_until or (">" in line and _QUOTED.match(line)):
             continue
         span = _attribution_span(lines, index) if attributed and line.strip() else 0
         if span and _next_is_quoted(lines, index + span):
@@ -209,6 +212,8 @@ def _strip_signature(lines: list[str]) -> list[str]:
     for position in range(first, len(content) - 1):
         index = content[position]
         stripped = lines[index].strip()
+        if stripped[0] not in _SIGNATURE_STARTS:
+            continue  # none of the patterns below can match: spares them on most lines
         tail = len(content) - 1 - position
         if _SIG_DELIMITER.match(lines[index].rstrip("\n")) or _UNDERSCORES.match(stripped):
             return lines[:index]
