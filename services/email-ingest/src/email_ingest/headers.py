@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
@@ -35,6 +35,14 @@ _SIMPLE_MAILBOX = re.compile(
 _LOOSE_ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+$")
 _EMAIL_VALIDATOR = Email()
 _SURROGATE_ESCAPE = re.compile("[\udc80-\udcff]")
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
+# The Date form nearly every mailer writes: `Tue, 20 Feb 2024 10:00:00 +0100`.
+_COMMON_DATE = re.compile(
+    rf"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{{1,2}}) ({'|'.join(_MONTH_NAMES)}) "
+    r"([1-9]\d{3}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)",
+    re.ASCII,
+)
 
 
 @dataclass(frozen=True)
@@ -255,7 +263,7 @@ def parse_date(value: str | None) -> datetime | None:
     if not value or not value.strip():
         return None
     try:
-        parsed = parsedate_to_datetime(value.strip())
+        parsed = _parse_date_value(value.strip())
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if parsed is None:
@@ -266,6 +274,24 @@ def parse_date(value: str | None) -> datetime | None:
         return parsed.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
+
+
+def _parse_date_value(value: str) -> datetime:
+    """Return `parsedate_to_datetime(value)`, reading the common form without the stdlib's parser.
+
+    Raises as the stdlib does (ValueError) for an impossible date, time or offset.
+    """
+    match = _COMMON_DATE.fullmatch(value)
+    if match is None:
+        return parsedate_to_datetime(value)
+    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
+    moment = (int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second))
+    offset = int(zone_hours) * 3600 + int(zone_minutes) * 60
+    if sign == "-":
+        if not offset:
+            return datetime(*moment)  # "-0000": the sender's zone is unknown
+        offset = -offset
+    return datetime(*moment, tzinfo=timezone(timedelta(seconds=offset)))
 
 
 def charset_hints(msg: Message) -> list[str]:
