@@ -57,9 +57,17 @@ class BodyCollector:
         self.msg = msg
         self.headers = headers
         self.defects = defects
-        self.raw_bodies = locate_raw_bodies(raw, msg)
+        self.raw = raw
+        self._raw_bodies: dict[int, bytes] | None = None
         self.bodies = Bodies()
         self.messages: list[Message] = []
+
+    @property
+    def raw_bodies(self) -> dict[int, bytes]:
+        """Each part's source body bytes by `id(part)`, located on first use: leaves never ask."""
+        if self._raw_bodies is None:
+            self._raw_bodies = locate_raw_bodies(self.raw, self.msg)
+        return self._raw_bodies
 
     def collect(self) -> Bodies:
         """Walk the whole tree once and return what it holds."""

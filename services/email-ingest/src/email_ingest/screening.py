@@ -56,8 +56,8 @@ def header_offset(raw: bytes) -> int:
         offset += len(line)
     else:
         raise NotEmailError("payload does not start with a header field")
-    names = {m.group(1).lower() for ln in lines if (m := _FIELD.match(ln))}
-    if not names & _EMAIL_FIELDS:
+    # Stops at the first email field, most often the first line.
+    if not any((m := _FIELD.match(ln)) and m.group(1).lower() in _EMAIL_FIELDS for ln in lines):
         raise NotEmailError("no email header field (From, To, Subject, Date, ...) found")
     return offset
 
