@@ -32,6 +32,7 @@ _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _SIMPLE_MAILBOX = re.compile(
     rf"((?:{_ATEXT} )*{_ATEXT} )?<({_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>"
 )
+_ADDRESS_SPECIALS = re.compile(r'[<>"()]')
 _LOOSE_ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+$")
 _EMAIL_VALIDATOR = Email()
 _SURROGATE_ESCAPE = re.compile("[\udc80-\udcff]")
@@ -85,15 +86,15 @@ class HeaderDecoder:
 
     def text_of(self, value: str, name: str) -> str:
         """Unfold a raw header value and decode raw 8-bit bytes (kept as surrogates)."""
-        value = _FOLD.sub("", value)
-        try:
-            value.encode("ascii")
-        except UnicodeEncodeError:
-            data = value.encode("ascii", "surrogateescape") if _has_surrogates(value) else None
-            if data is not None:
-                self.defects.append(f"header {name}: raw 8-bit bytes")
-                hints = [*self._raw_header_hints, *self.hints]
-                value = decode_bytes(data, None, self.defects, f"header {name}", hints)
+        if "\n" in value:
+            value = _FOLD.sub("", value)
+        if value.isascii():
+            return value
+        data = value.encode("ascii", "surrogateescape") if _has_surrogates(value) else None
+        if data is not None:
+            self.defects.append(f"header {name}: raw 8-bit bytes")
+            hints = [*self._raw_header_hints, *self.hints]
+            value = decode_bytes(data, None, self.defects, f"header {name}", hints)
         return value
 
     def decoded(self, msg: Message, name: str) -> str | None:
@@ -218,7 +219,7 @@ def _unquote(value: str) -> str:
 
 def _split_addresses(text: str) -> list[tuple[str, str]]:
     """Split an address list; bare lists separated by spaces or semicolons are common too."""
-    if not any(ch in text for ch in '<>"()'):
+    if not _ADDRESS_SPECIALS.search(text):
         tokens = [t for t in re.split(r"[,;\s]+", text) if t]
         if len(tokens) > 1 or (tokens and ":" not in tokens[0]):
             return [("", t) for t in tokens if "@" in t] or [(t, "") for t in tokens[:1]]

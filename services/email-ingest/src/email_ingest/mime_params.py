@@ -56,7 +56,9 @@ def _cacheable_field(part: Message, header: str) -> tuple[str, str] | None:
     """The first `header` field as stored; None if absent or not a plain compat32 string."""
     if part.policy is not policy.compat32:
         return None
-    for key, value in part.raw_items():
+    # The stored fields as raw_items() gives them, without its copy of the list (several
+    # lookups per part).
+    for key, value in part._headers:
         if key.lower() == header:
             return (key, value) if isinstance(value, str) else None
     return None

@@ -12,18 +12,17 @@ import re
 from email.message import Message
 
 from email_ingest.mime_params import content_type
-
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
+from email_ingest.screening import empty_line
 
 
 def split_header_body(raw: bytes) -> tuple[bytes, bytes]:
     """Split an entity into its header block and its body (after the first empty line)."""
     if raw.startswith((b"\n", b"\r\n")):
         return b"", raw[2 if raw.startswith(b"\r\n") else 1 :]
-    match = _HEADER_END.search(raw)
-    if match is None:
+    end = empty_line(raw)
+    if end is None:
         return raw, b""
-    return raw[: match.start()], raw[match.end() :]
+    return raw[: end[0]], raw[end[1] :]
 
 
 def split_multipart(body: bytes, boundary: str) -> list[bytes]:

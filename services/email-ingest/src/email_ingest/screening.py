@@ -62,10 +62,24 @@ def header_offset(raw: bytes) -> int:
     return offset
 
 
+def empty_line(data: bytes) -> tuple[int, int] | None:
+    """Return the span of the first empty line's break, as `re.search(rb"\r?\n\r?\n")` would.
+
+    Two literal searches: the pattern, with no literal to skip ahead to, tries every byte.
+    """
+    lf = data.find(b"\n\n")
+    crlf = data.find(b"\n\r\n")
+    if lf < 0 and crlf < 0:
+        return None
+    core = crlf if lf < 0 or 0 <= crlf < lf else lf
+    start = core - 1 if core and data[core - 1] == 0x0D else core
+    return start, core + (3 if core == crlf else 2)
+
+
 def _header_block(raw: bytes) -> bytes:
     head = raw[:_MAX_HEADER_SCAN]
-    match = re.search(rb"\r?\n\r?\n", head)
-    return head[: match.start()] if match else head
+    end = empty_line(head)
+    return head[: end[0]] if end else head
 
 
 def repair_header_section(mime: bytes) -> tuple[bytes, int]:
@@ -76,10 +90,10 @@ def repair_header_section(mime: bytes) -> tuple[bytes, int]:
     section at the first such line, losing From, To and Subject after it. Return the repaired
     bytes and how many lines were changed.
     """
-    end = re.search(rb"\r?\n\r?\n", mime[:_MAX_HEADER_SCAN])
+    end = empty_line(mime[:_MAX_HEADER_SCAN])
     if end is None:
         return mime, 0
-    lines = mime[: end.start()].split(b"\n")
+    lines = mime[: end[0]].split(b"\n")
     fields = [i for i, line in enumerate(lines) if _FIELD.match(line)]
     if not fields:
         return mime, 0
@@ -91,4 +105,4 @@ def repair_header_section(mime: bytes) -> tuple[bytes, int]:
             fixed += 1
     if not fixed:
         return mime, 0
-    return b"\n".join(lines) + mime[end.start() :], fixed
+    return b"\n".join(lines) + mime[end[0] :], fixed

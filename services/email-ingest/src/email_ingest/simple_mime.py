@@ -15,9 +15,8 @@ from email import policy
 from email.message import Message
 
 from email_ingest.mime_params import content_type
+from email_ingest.screening import empty_line
 
-# The header section's end: the first empty line (after a "\n", so never a lone "\r").
-_HEADER_END = re.compile(r"\n\r?\n")
 # A field line as the feedparser's headerRE reads one, with a non-empty name.
 _FIELD_LINE = re.compile(r"[\041-\071\073-\176]+:")
 _TYPES = frozenset({"text/plain", "text/html"})
@@ -31,11 +30,12 @@ def simple_message(mime: bytes) -> Message | None:
     header section of field lines and their continuations only, ended by an empty line. The
     feedparser finds no defect in such a mail, and the header repair has nothing to join.
     """
-    text = mime.decode("ascii", "surrogateescape")
-    end = _HEADER_END.search(text)
+    end = empty_line(mime)
     if end is None:
         return None
-    head = text[: end.start() + 1]
+    # The lines up to the empty one, each with its "\n" (the "\r" of "\r\n" is kept, as
+    # the feedparser keeps it); a lone "\r" before the empty line is caught below.
+    head = mime[: mime.rindex(b"\n", 0, end[1] - 1) + 1].decode("ascii", "surrogateescape")
     if "\r" in head and "\r" in head.replace("\r\n", ""):
         return None  # a lone CR breaks a line for the feedparser, not for us
     headers: list[tuple[str, str]] = []
@@ -57,7 +57,7 @@ def simple_message(mime: bytes) -> Message | None:
     msg._headers = headers
     if content_type(msg) not in _TYPES or _encoding(headers) not in _ENCODINGS:
         return None
-    msg._payload = text[end.end() :]
+    msg._payload = mime[end[1] :].decode("ascii", "surrogateescape")
     return msg
 
 
