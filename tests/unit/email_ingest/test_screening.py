@@ -18,3 +18,16 @@ def test_empty_line_finds_the_span_the_pattern_finds(data: bytes) -> None:
     """Same span as `re.search(rb"\\r?\\n\\r?\\n")`, or None where it finds nothing."""
     match = EMPTY_LINE.search(data)
     assert empty_line(data) == (match.span() if match else None)
+
+
+@given(
+    st.sampled_from([b"x\n", b"x\r\n", b"\r\n\r", b"x\r"]),
+    st.integers(0, 20_000),
+    st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"a"]), max_size=8).map(b"".join),
+)
+@settings(max_examples=300, database=None)
+def test_empty_line_far_into_the_data(line: bytes, repeat: int, tail: bytes) -> None:
+    """Past the first prefix searched (and across its growth), the span is still the pattern's."""
+    data = line * repeat + tail
+    match = EMPTY_LINE.search(data)
+    assert empty_line(data) == (match.span() if match else None)

@@ -30,6 +30,7 @@ _EMAIL_FIELDS = frozenset(
 _MAX_HEADER_SCAN = 256 * 1024
 _CONTROL_BYTES = bytes(range(9))  # NUL to BS: the control bytes that give a binary file away
 _MAX_JUNK_LINES = 3
+_FIRST_LOOK = 4096  # bytes; most header sections end within them
 
 
 def header_offset(raw: bytes) -> int:
@@ -66,11 +67,19 @@ def empty_line(data: bytes) -> tuple[int, int] | None:
     """Return the span of the first empty line's break, as `re.search(rb"\r?\n\r?\n")` would.
 
     Two literal searches: the pattern, with no literal to skip ahead to, tries every byte.
+    They look in a growing prefix, so that a mail with only one of the two line ends is not
+    read to its end (and megabytes of attachment) for the other. Whichever is found first in
+    a prefix, an earlier occurrence of the other would lie wholly inside it as well.
     """
-    lf = data.find(b"\n\n")
-    crlf = data.find(b"\n\r\n")
-    if lf < 0 and crlf < 0:
-        return None
+    limit = _FIRST_LOOK
+    while True:
+        lf = data.find(b"\n\n", 0, limit)
+        crlf = data.find(b"\n\r\n", 0, limit)
+        if lf >= 0 or crlf >= 0:
+            break
+        if limit >= len(data):
+            return None
+        limit *= 8
     core = crlf if lf < 0 or 0 <= crlf < lf else lf
     start = core - 1 if core and data[core - 1] == 0x0D else core
     return start, core + (3 if core == crlf else 2)
