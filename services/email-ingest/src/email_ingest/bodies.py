@@ -6,6 +6,7 @@ import binascii
 import logging
 import mimetypes
 import re
+import string
 from collections import Counter
 from dataclasses import dataclass, field
 from email import policy
@@ -24,7 +25,8 @@ MAX_DEPTH = 30
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_:.+-]+)""", re.I)
 _BOUNDARY_LINE = re.compile(r"^--([^\s]{1,200}?)(--)?[ \t\r]*$", re.M)
 _LOOKS_HTML = re.compile(r"^\s*<(!doctype|html|head|body|div|p|table)\b", re.I)
-_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=]")
+_BASE64_ALPHABET = string.ascii_letters.encode() + string.digits.encode() + b"+/="
+_NOT_BASE64 = bytes(b for b in range(256) if b not in _BASE64_ALPHABET)  # translate deletes these
 _BAD_FILENAME_CHARS = re.compile(r'[\\/\x00-\x1f"<>|:*?]+')
 
 
@@ -221,7 +223,7 @@ def _payload_bytes(part: Message) -> bytes:
 
 def decode_base64(data: bytes) -> bytes:
     """Decode base64 leniently: skip junk characters, ignore a dangling last character."""
-    cleaned = _NOT_BASE64.sub(b"", data)
+    cleaned = data.translate(None, _NOT_BASE64)  # one C pass; a pattern's sub is far slower
     try:
         return binascii.a2b_base64(cleaned)
     except binascii.Error:
