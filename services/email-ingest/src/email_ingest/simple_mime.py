@@ -17,8 +17,12 @@ from email.message import Message
 from email_ingest.mime_params import content_type
 from email_ingest.screening import empty_line
 
-# A field line as the feedparser's headerRE reads one, with a non-empty name.
-_FIELD_LINE = re.compile(r"[\041-\071\073-\176]+:")
+# Field lines as the feedparser's headerRE reads them (with a non-empty name, so no envelope
+# `From ` line), each followed by its continuation lines: every line of a simple header section.
+_NAME = r"[\041-\071\073-\176]+"
+_HEAD = re.compile(rf"(?:{_NAME}:[^\n]*\n(?:[ \t][^\n]*\n)*)+")
+# One field of such a section: its name, and its value after the blanks following the colon.
+_FIELD = re.compile(rf"({_NAME}):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)\n")
 _TYPES = frozenset({"text/plain", "text/html"})
 _ENCODINGS = frozenset({"", "7bit", "8bit", "quoted-printable", "base64"})
 
@@ -38,36 +42,17 @@ def simple_message(mime: bytes) -> Message | None:
     head = mime[: mime.rindex(b"\n", 0, end[1] - 1) + 1].decode("ascii", "surrogateescape")
     if "\r" in head and "\r" in head.replace("\r\n", ""):
         return None  # a lone CR breaks a line for the feedparser, not for us
-    headers: list[tuple[str, str]] = []
-    lines = head.split("\n")
-    lines.pop()  # the empty string after the last line's "\n"
-    start = 0
-    for index, line in enumerate(lines):
-        if line[:1] in (" ", "\t"):
-            if index == 0:
-                return None  # the feedparser notes a defect for a leading continuation
-            continue
-        if line.startswith("From ") or not _FIELD_LINE.match(line):
-            return None  # an envelope line or a line that ends the headers early
-        if index:
-            headers.append(_field(lines, start, index))
-        start = index
-    headers.append(_field(lines, start, len(lines)))
+    if not _HEAD.fullmatch(head):
+        return None  # a leading continuation, an envelope line, or a line ending the headers
+    # compat32's header_source_parse: the name as is; the value without the blanks after the
+    # colon, continuation lines joined as they are, trailing CR and LF stripped.
+    headers = [(name, value.rstrip("\r\n")) for name, value in _FIELD.findall(head)]
     msg = Message(policy=policy.compat32)
     msg._headers = headers
     if content_type(msg) not in _TYPES or _encoding(headers) not in _ENCODINGS:
         return None
     msg._payload = mime[end[1] :].decode("ascii", "surrogateescape")
     return msg
-
-
-def _field(lines: list[str], start: int, stop: int) -> tuple[str, str]:
-    """The (name, value) the compat32 policy makes of the field on `lines[start:stop]`."""
-    name, value = lines[start].split(":", 1)
-    value = value.lstrip(" \t")
-    if stop > start + 1:
-        value = "\n".join([value, *lines[start + 1 : stop]])
-    return name, value.rstrip("\r\n")
 
 
 def _encoding(headers: list[tuple[str, str]]) -> str:
