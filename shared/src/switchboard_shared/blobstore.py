@@ -106,9 +106,13 @@ class FilesystemBlobStore:
         if paths and self.fsync:
             self._sync([*paths, *dict.fromkeys(path.parent for path in paths)])
 
+    def sync_filesystem(self) -> bool:
+        """Flush everything written to the store's filesystem; False if that is unsupported."""
+        return _syncfs(self.root)
+
     def _sync(self, paths: Iterable[str | Path]) -> None:
         """Make the given files (or directories) durable: one syncfs, else one fsync each."""
-        if _syncfs(self.root):
+        if self.sync_filesystem():
             return
         for path in paths:
             _fsync_path(path)

@@ -3,12 +3,34 @@ import threading
 
 import pytest
 
-from switchboard_shared import blobstore
+from switchboard_shared import blob_journal, blobstore
 from switchboard_shared.group_commit import GroupCommitBlobStore
 
 
 def _files(root):
-    return [p for p in root.rglob("*") if p.is_file()]
+    """The blob files, leaving out the processes' journals."""
+    return [p for p in root.rglob("*") if p.is_file() and ".journal" not in p.parts]
+
+
+class _JournalSyncs(list):
+    """The journals synced, in order; `before` runs first (to hold or fail a sync)."""
+
+    def before(self) -> None:
+        pass
+
+
+@pytest.fixture
+def journal_syncs(monkeypatch):
+    syncs = _JournalSyncs()
+    real = blob_journal.BlobJournal.sync
+
+    def counting_sync(journal):
+        syncs.append(journal.path)
+        syncs.before()
+        real(journal)
+
+    monkeypatch.setattr(blob_journal.BlobJournal, "sync", counting_sync)
+    return syncs
 
 
 @pytest.mark.parametrize("libc", [True, False], ids=["libc", "os"])
@@ -25,20 +47,17 @@ def test_start_put_stores_the_blob_durably_and_leaves_no_temp_files(tmp_path, mo
     assert (tmp_path / digest[:2] / digest[2:4] / digest).stat().st_mode & 0o777 == 0o644
 
 
-def test_concurrent_writers_share_syncs(tmp_path, monkeypatch):
+def test_concurrent_writers_share_syncs(tmp_path, journal_syncs):
     # The committer is held in its first sync while 20 more blobs arrive: they must all
-    # be made durable together, by one more sync.
-    syncs = []
+    # be made durable together, by one more sync of the journal.
     first_sync_started = threading.Event()
     release = threading.Event()
 
-    def counting_syncfs(path):
-        syncs.append(path)
+    def hold():
         first_sync_started.set()
         assert release.wait(10)
-        return True
 
-    monkeypatch.setattr(blobstore, "_syncfs", counting_syncfs)
+    journal_syncs.before = hold
     store = GroupCommitBlobStore(tmp_path, fsync=True)
     first = store.start_put(b"first")
     assert first_sync_started.wait(10)
@@ -47,27 +66,32 @@ def test_concurrent_writers_share_syncs(tmp_path, monkeypatch):
     assert first.result(timeout=10)
     for p, i in zip(pending, range(20), strict=True):
         assert store.get(p.result(timeout=10)) == f"blob {i}".encode()
-    assert len(syncs) == 2
+    assert len(journal_syncs) == 2
     assert not [p for p in _files(tmp_path) if p.name.startswith(".tmp-")]
 
 
-def test_a_failed_sync_answers_oserror_and_the_same_bytes_again_are_synced(tmp_path, monkeypatch):
-    syncs = []
+def test_a_failed_sync_answers_oserror_and_a_checkpoint_vouches_for_the_retry(
+    tmp_path, monkeypatch, journal_syncs
+):
+    def failing():
+        raise OSError(5, "Input/output error")
 
-    def failing_syncfs(path):
-        syncs.append(path)
-        raise OSError(5, "Input/output error", str(path))
-
-    monkeypatch.setattr(blobstore, "_syncfs", failing_syncfs)
+    journal_syncs.before = failing
     store = GroupCommitBlobStore(tmp_path, fsync=True)
     pending = store.start_put(b"not durable")
     with pytest.raises(OSError, match="Input/output error"):
         pending.result(timeout=10)
-    # The network redelivers: the blob is there intact, and must still be synced.
-    monkeypatch.setattr(blobstore, "_syncfs", lambda path: syncs.append(path) or True)
+    # After a failed fdatasync the journal's pages may be gone: the redelivery is made
+    # durable by a filesystem sync instead, and the journal starts over.
+    journal_syncs.before = lambda: None
+    checkpoints = []
+    monkeypatch.setattr(blobstore, "_syncfs", lambda path: checkpoints.append(path) or True)
     assert store.start_put(b"not durable").result(timeout=10) == pending.sha256
-    assert len(syncs) == 2
+    assert len(checkpoints) == 1
     assert store.get(pending.sha256) == b"not durable"
+    assert store.start_put(b"journaled again").result(timeout=10)
+    assert len(checkpoints) == 1
+    assert len(journal_syncs) == 2
 
 
 @pytest.mark.parametrize("torn", [b"", b"not ", bytes(11)], ids=["empty", "short", "zeroed"])
