@@ -45,10 +45,15 @@ class Outgoing:
     message_id: str | None = None
 
 
+# What json.dumps(..., separators=(",", ":"), ensure_ascii=False) would build on every call.
+# No cycle check: a validated payload is JSON-ready, and a cycle never is (as_json_ready).
+_BODY_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
+
+
 def event_message(event: Event) -> Outgoing:
     """Validate `event` and turn it into the message published for it."""
     payload = event.type.validate(event.payload)
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    body = _BODY_ENCODER.encode(payload).encode()
     return Outgoing(EXCHANGE, event.routing_key, body, event.headers(), event.event_id)
 
 

@@ -20,7 +20,7 @@ from switchboard_shared.schemas import (
     to_json_ready,
 )
 from switchboard_shared.schemas.fast_load import load_fast
-from switchboard_shared.schemas.json_ready import _json_default
+from switchboard_shared.schemas.json_ready import _json_default, as_json_ready
 from tests.support.builders import (
     BUILDERS,
     conversation_changed,
@@ -242,6 +242,26 @@ def test_to_json_ready_is_the_json_round_trip(value):
     assert repr(to_json_ready(value)) == repr(expected)
 
 
+@settings(max_examples=500, deadline=None)
+@given(JSON_LIKE)
+def test_as_json_ready_is_the_json_round_trip_without_a_needless_copy(value):
+    expected = json.loads(json.dumps(value, default=_json_default))
+    ready = as_json_ready(value)
+    assert repr(ready) == repr(expected)
+    if type(expected) in (dict, list):  # already JSON-ready: returned as is
+        assert as_json_ready(expected) is expected
+
+
+def test_as_json_ready_copies_what_json_would_change():
+    cycle: list = []
+    cycle.append(cycle)
+    with pytest.raises(ValueError, match="Circular reference"):
+        as_json_ready({"a": cycle})
+    for changed in ({"a": (1, 2)}, {1: "x"}, {"a": [WHEN]}, [{"a": {"b": date(2026, 1, 2)}}]):
+        assert as_json_ready(changed) is not changed
+        assert as_json_ready(changed) == json.loads(json.dumps(changed, default=_json_default))
+
+
 def test_to_json_ready_fails_as_json_does():
     cycle: list = []
     cycle.append(cycle)
@@ -261,3 +281,8 @@ def test_validate_returns_a_fresh_json_ready_copy(kind):
     data = kind.validate(sent)
     assert data == json.loads(json.dumps(sent, default=_json_default))
     assert data is not sent
+
+
+def test_validate_returns_a_json_ready_payload_itself():
+    sent = to_json_ready(_email())
+    assert MESSAGE_RECEIVED.validate(sent) is sent

@@ -1,5 +1,6 @@
 """The bus contract: every event's schema, name/version and routing key."""
 
+from switchboard_shared.schemas.json_ready import to_json_ready
 from switchboard_shared.schemas.registry import (
     CONVERSATION_CHANGED,
     DELIVERY_STATUS,
@@ -8,7 +9,6 @@ from switchboard_shared.schemas.registry import (
     Event,
     EventType,
     event_type,
-    to_json_ready,
 )
 
 __all__ = [

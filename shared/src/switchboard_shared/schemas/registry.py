@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +15,9 @@ from switchboard_shared.schemas import (
     message_received,
     reply_requested,
 )
+from switchboard_shared.schemas.event_ids import new_event_id, new_trace_id
 from switchboard_shared.schemas.fast_load import SchemaLoader, compile_loader, load_fast
-from switchboard_shared.schemas.json_ready import to_json_ready
+from switchboard_shared.schemas.json_ready import as_json_ready
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,11 @@ class EventType:
         return f"{self.name}/{self.version}"
 
     def validate(self, payload: dict) -> dict:
-        """Return the JSON-ready payload, or raise InvalidEventError with the field errors."""
-        data = to_json_ready(payload)
+        """Return the JSON-ready payload, or raise InvalidEventError with the field errors.
+
+        The result is `payload` itself when that already is JSON-ready (see as_json_ready).
+        """
+        data = as_json_ready(payload)
         if load_fast(self.fast_loader, data) is not None:
             return data
         errors = self.schema.validate(data)
@@ -97,8 +100,8 @@ class Event:
 
     type: EventType
     payload: dict
-    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    trace_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    event_id: str = field(default_factory=new_event_id)
+    trace_id: str = field(default_factory=new_trace_id)
 
     @property
     def routing_key(self) -> str:
