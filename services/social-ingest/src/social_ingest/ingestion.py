@@ -12,7 +12,6 @@ not become is logged with the reason and, unless left out by design, parked in
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from social_ingest.normalize import Normalized, Skipped
 from switchboard_shared.errors import InvalidEventError
 from switchboard_shared.group_commit import GroupCommitBlobStore, PendingBlob
 from switchboard_shared.schemas import DELIVERY_STATUS, MESSAGE_RECEIVED, Event
+from switchboard_shared.schemas.event_ids import new_trace_id
 from switchboard_shared.structured_logging import log_context
 
 log = logging.getLogger(__name__)
@@ -76,9 +76,7 @@ class WebhookIngestor:
         # the network gets its 200 only once both are done (Prepared.wait_archived).
         archived = self.blobs.start_put(raw)
         sha = archived.sha256
-        # Not uuid4: os.urandom costs more than the rest of the id's work, and a trace id
-        # needs to be unique, not unguessable.
-        trace_id = f"{random.getrandbits(128):032x}"
+        trace_id = new_trace_id()
         with log_context(trace_id):
             result = normalize(raw, self.clock(), sha)
             for skipped in result.skipped:

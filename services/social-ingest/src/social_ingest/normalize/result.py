@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from switchboard_shared.errors import InvalidEventError
-from switchboard_shared.schemas import DELIVERY_STATUS, MESSAGE_RECEIVED, to_json_ready
+from switchboard_shared.schemas import DELIVERY_STATUS, MESSAGE_RECEIVED
+from switchboard_shared.schemas.json_ready import as_json_ready
 
 logger = logging.getLogger(__name__)
 
@@ -82,12 +83,12 @@ class Normalized:
         """Keep a `message.received/1` payload and the files it carries."""
         if media:
             self.media[len(self.messages)] = list(media)
-        self.messages.append(to_json_ready(payload))
+        self.messages.append(as_json_ready(payload))
         self.message_paths.append(where)
 
     def add_status(self, payload: dict, where: str = "") -> None:
         """Keep a `delivery.status/1` payload."""
-        self.statuses.append(to_json_ready(payload))
+        self.statuses.append(as_json_ready(payload))
         self.status_paths.append(where)
 
     def drop_invalid(self) -> None:
