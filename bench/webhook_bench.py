@@ -83,11 +83,10 @@ def measure() -> list[dict]:
             "req/s",
             COMMAND,
             f"One signed Messenger delivery per request ({setting}): each request waits for "
-            "its own confirm and for its raw body's archive, written at its blob name and "
-            "made durable by a worker's group commit (one fdatasync of the worker's blob "
-            "journal a round for every request in flight, at most two syncs of latency "
-            "each, on a disk RabbitMQ fsyncs too); then creating each body's file (kernel "
-            "time with the GIL held), the GIL a worker's threads share and Python's "
+            "its own confirm and for its raw body's archive, appended to the worker's "
+            "pack file and made durable by a group commit (one fdatasync of the pack a "
+            "round for every request in flight, at most two syncs of latency each, on a "
+            "disk RabbitMQ fsyncs too); then the GIL a worker's threads share and Python's "
             "per-request work (normalization, validation, kombu) bound it.",
         ),
         figure(

@@ -2,20 +2,24 @@
 
 Blobs are named by the sha256 of their bytes, so storing the same payload again writes
 nothing, and a name says exactly which bytes it must hold: a put checks them and rewrites a
-blob a crash left torn. `FilesystemBlobStore` keeps them on a volume shared by the services;
-another backend (S3, say) implements the `BlobStore` protocol.
+blob a crash left torn. `FilesystemBlobStore` keeps them on a volume shared by the services,
+each in a file of its own or, stored by a `GroupCommitBlobStore`, in a pack file with others
+(`blob_pack`); another backend (S3, say) implements the `BlobStore` protocol.
 """
 
 from __future__ import annotations
 
 import ctypes
 import hashlib
+import io
 import os
 import re
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO, Protocol
+
+from switchboard_shared.blob_pack import PackReader
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -55,12 +59,18 @@ def sha256_hex(data: bytes) -> str:
 
 
 class FilesystemBlobStore:
-    """Blobs as files `ab/cd/abcd...` under a root directory, written atomically."""
+    """Blobs as files `ab/cd/abcd...` under a root directory, or in its packs."""
 
     def __init__(self, root: Path, fsync: bool = True) -> None:
         self.root = Path(root)
         self.fsync = fsync
         self.root.mkdir(parents=True, exist_ok=True)
+        self._packs = PackReader(self.pack_dir)
+
+    @property
+    def pack_dir(self) -> Path:
+        """Where the processes that pack blobs keep their pack files."""
+        return self.root / ".packs"
 
     def put(self, data: bytes) -> str:
         """Store `data` durably (fsync of the blob and its directory); return its sha256."""
@@ -124,16 +134,22 @@ class FilesystemBlobStore:
 
     def exists(self, sha256: str) -> bool:
         """Say whether the blob is stored."""
-        return _SHA256.match(sha256 or "") is not None and self._path(sha256).exists()
+        if _SHA256.match(sha256 or "") is None:
+            return False
+        return self._path(sha256).exists() or self._packs.get(sha256) is not None
 
     def open(self, sha256: str) -> BinaryIO:
-        """Open the blob for reading."""
+        """Open the blob for reading (a packed blob is small: its bytes are read at once)."""
         if not _SHA256.match(sha256 or ""):
             raise BlobNotFound(sha256)
         try:
             return self._path(sha256).open("rb")
         except FileNotFoundError:
-            raise BlobNotFound(sha256) from None
+            pass
+        data = self._packs.get(sha256)
+        if data is None:
+            raise BlobNotFound(sha256)
+        return io.BytesIO(data)
 
     def _path(self, digest: str) -> Path:
         return self.root / digest[:2] / digest[2:4] / digest

@@ -3,53 +3,64 @@ import threading
 
 import pytest
 
-from switchboard_shared import blob_journal, blobstore
+from switchboard_shared import blob_pack, blobstore
 from switchboard_shared.group_commit import GroupCommitBlobStore
+from tests.support.waiting import wait_for
 
 
 def _files(root):
-    """The blob files, leaving out the processes' journals."""
-    return [p for p in root.rglob("*") if p.is_file() and ".journal" not in p.parts]
+    """The blob files, leaving out the processes' packs."""
+    return [p for p in root.rglob("*") if p.is_file() and ".packs" not in p.parts]
 
 
-class _JournalSyncs(list):
-    """The journals synced, in order; `before` runs first (to hold or fail a sync)."""
+class _PackSyncs(list):
+    """The packs synced, in order; `before` runs first (to hold or fail a sync)."""
 
     def before(self) -> None:
         pass
 
 
 @pytest.fixture
-def journal_syncs(monkeypatch):
-    syncs = _JournalSyncs()
-    real = blob_journal.BlobJournal.sync
+def pack_syncs(monkeypatch):
+    syncs = _PackSyncs()
+    real = blob_pack.PackWriter.sync
 
-    def counting_sync(journal):
-        syncs.append(journal.path)
+    def counting_sync(pack):
+        syncs.append(pack.path)
         syncs.before()
-        real(journal)
+        real(pack)
 
-    monkeypatch.setattr(blob_journal.BlobJournal, "sync", counting_sync)
+    monkeypatch.setattr(blob_pack.PackWriter, "sync", counting_sync)
     return syncs
 
 
+def _packed(store) -> list[bytes]:
+    """The blobs recorded in the store's packs, in order."""
+    found = []
+    for pack in sorted(store.pack_dir.glob("*.pack")):
+        content = pack.read_bytes()
+        found += [content[at : at + n] for _, at, n in blob_pack.records(content)]
+    return found
+
+
 @pytest.mark.parametrize("libc", [True, False], ids=["libc", "os"])
-def test_start_put_stores_the_blob_durably_and_leaves_no_temp_files(tmp_path, monkeypatch, libc):
+def test_start_put_packs_the_blob_durably(tmp_path, monkeypatch, libc, pack_syncs):
     if not libc:  # where there is no C library to call, `os` does the same
-        monkeypatch.setattr(blobstore, "_libc", None)
+        monkeypatch.setattr(blob_pack, "_pwrite", None)
     store = GroupCommitBlobStore(tmp_path, fsync=True)
     pending = store.start_put(b"raw webhook body")
     digest = hashlib.sha256(b"raw webhook body").hexdigest()
     assert pending.sha256 == digest
     assert pending.result(timeout=10) == digest
-    assert store.get(digest) == b"raw webhook body"
-    assert [p.name for p in _files(tmp_path)] == [digest]
-    assert (tmp_path / digest[:2] / digest[2:4] / digest).stat().st_mode & 0o777 == 0o644
+    assert len(pack_syncs) == 1
+    assert blobstore.FilesystemBlobStore(tmp_path).get(digest) == b"raw webhook body"
+    assert _packed(store) == [b"raw webhook body"]
+    assert _files(tmp_path) == []  # no file of its own
 
 
-def test_concurrent_writers_share_syncs(tmp_path, journal_syncs):
+def test_concurrent_writers_share_syncs(tmp_path, pack_syncs):
     # The committer is held in its first sync while 20 more blobs arrive: they must all
-    # be made durable together, by one more sync of the journal.
+    # be made durable together, by one more sync of the pack.
     first_sync_started = threading.Event()
     release = threading.Event()
 
@@ -57,58 +68,51 @@ def test_concurrent_writers_share_syncs(tmp_path, journal_syncs):
         first_sync_started.set()
         assert release.wait(10)
 
-    journal_syncs.before = hold
+    pack_syncs.before = hold
     store = GroupCommitBlobStore(tmp_path, fsync=True)
     first = store.start_put(b"first")
     assert first_sync_started.wait(10)
     pending = [store.start_put(f"blob {i}".encode()) for i in range(20)]
+    assert not any(p._round.done.is_set() for p in pending)
     release.set()
     assert first.result(timeout=10)
     for p, i in zip(pending, range(20), strict=True):
         assert store.get(p.result(timeout=10)) == f"blob {i}".encode()
-    assert len(journal_syncs) == 2
-    assert not [p for p in _files(tmp_path) if p.name.startswith(".tmp-")]
+    assert len(pack_syncs) == 2
 
 
-def test_a_failed_sync_answers_oserror_and_a_checkpoint_vouches_for_the_retry(
-    tmp_path, monkeypatch, journal_syncs
-):
+def test_after_a_failed_sync_the_retry_goes_to_a_new_pack(tmp_path, pack_syncs):
     def failing():
         raise OSError(5, "Input/output error")
 
-    journal_syncs.before = failing
+    pack_syncs.before = failing
     store = GroupCommitBlobStore(tmp_path, fsync=True)
     pending = store.start_put(b"not durable")
     with pytest.raises(OSError, match="Input/output error"):
         pending.result(timeout=10)
-    # After a failed fdatasync the journal's pages may be gone: the redelivery is made
-    # durable by a filesystem sync instead, and the journal starts over.
-    journal_syncs.before = lambda: None
-    checkpoints = []
-    monkeypatch.setattr(blobstore, "_syncfs", lambda path: checkpoints.append(path) or True)
+    # After a failed fdatasync the pack's pages may be gone, and no later sync of it
+    # vouches for them: the redelivery is packed anew, in another pack.
+    pack_syncs.before = lambda: None
     assert store.start_put(b"not durable").result(timeout=10) == pending.sha256
-    assert len(checkpoints) == 1
+    assert store.start_put(b"packed again").result(timeout=10)
+    failed, retried = pack_syncs[0], pack_syncs[-1]
+    assert failed != retried
     assert store.get(pending.sha256) == b"not durable"
-    assert store.start_put(b"journaled again").result(timeout=10)
-    assert len(checkpoints) == 1
-    assert len(journal_syncs) == 2
+    wait_for(
+        lambda: failed.with_suffix(".idx").exists(), timeout=10, message="the failed pack sealed"
+    )
 
 
-@pytest.mark.parametrize("torn", [b"", b"not ", bytes(11)], ids=["empty", "short", "zeroed"])
-def test_a_blob_torn_by_a_crash_is_rewritten_by_the_redelivery(tmp_path, torn):
-    # The blob is written at its name before its sync: a crash can leave torn bytes
-    # there, and the network, never answered, sends the same body again.
-    digest = hashlib.sha256(b"raw webhook").hexdigest()
-    path = tmp_path / digest[:2] / digest[2:4] / digest
-    path.parent.mkdir(parents=True)
-    path.write_bytes(torn)
-    store = GroupCommitBlobStore(tmp_path, fsync=True)
-    assert store.start_put(b"raw webhook").result(timeout=10) == digest
-    assert store.get(digest) == b"raw webhook"
+def test_a_blob_too_big_for_a_pack_gets_a_file_of_its_own(tmp_path):
+    store = GroupCommitBlobStore(tmp_path, fsync=True, pack_size=4096 + 4000)
+    big = b"x" * 3000  # over a quarter of the pack
+    digest = store.start_put(big).result(timeout=10)
     assert [p.name for p in _files(tmp_path)] == [digest]
+    assert _packed(store) == []
+    assert store.get(digest) == big
 
 
-def test_the_same_bytes_in_flight_twice_are_written_once(tmp_path):
+def test_the_same_bytes_in_flight_twice_are_packed_once(tmp_path):
     store = GroupCommitBlobStore(tmp_path, fsync=True)
     results = []
     threads = [
@@ -119,24 +123,25 @@ def test_the_same_bytes_in_flight_twice_are_written_once(tmp_path):
         t.start()
     for t in threads:
         t.join()
-    assert len(set(results)) == 1
-    assert [p.name for p in _files(tmp_path)] == results[:1]
+    assert len(results) == 8 and len(set(results)) == 1
+    assert _packed(store) == [b"same"]
 
 
-def test_without_fsync_start_put_stores_at_once(tmp_path):
+def test_without_fsync_start_put_stores_at_once(tmp_path, pack_syncs):
     store = GroupCommitBlobStore(tmp_path, fsync=False)
     pending = store.start_put(b"quick")
-    assert store.exists(pending.sha256)
     assert pending.result(timeout=0) == pending.sha256
+    assert store.exists(pending.sha256)
+    assert pack_syncs == []
 
 
 def test_a_write_that_fails_is_reported_by_result(tmp_path, monkeypatch):
-    def full_disk(path, data):
-        raise OSError(28, "No space left on device", path)
+    def full_disk(fd, data, offset):
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(blobstore, "_write_new", full_disk)
+    monkeypatch.setattr(blob_pack, "_write_at", full_disk)
     store = GroupCommitBlobStore(tmp_path, fsync=True)
     pending = store.start_put(b"cannot be written")
     with pytest.raises(OSError, match="No space left"):
         pending.result(timeout=10)
-    assert _files(tmp_path) == []
+    assert not store.exists(pending.sha256)
