@@ -22,6 +22,7 @@ unsealed pack, and checks the bytes against their name before it returns them.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import fcntl
 import hashlib
@@ -32,7 +33,7 @@ import secrets
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,11 @@ class PackWriter:
     @classmethod
     def create(cls, directory: Path, size: int = DEFAULT_SIZE) -> PackWriter:
         """Create, zero-fill and lock a new pack in `directory`."""
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True)
+            os.chmod(directory, 0o755)  # noqa: S103 - whatever the umask, all services read
+        except FileExistsError:
+            pass
         # Names sort by creation time: readers look in the newest packs first.
         name = f"{time.time_ns():016x}-{secrets.token_hex(4)}"
         # Written and locked under a temporary name, so that no other process's
@@ -165,6 +170,127 @@ def seal_abandoned(directory: Path) -> int:
         finally:
             os.close(fd)
     return sealed
+
+
+class ProcessPack:
+    """The pack this process appends to in one directory, and the full ones it retired.
+
+    Created at the first append, and again in a child after a fork: the child closes its
+    copies of the parent's packs, which would keep the parent's locks after it died. A full
+    pack is retired to `full`, for its owner to seal once its records are durable, and
+    `spare` (made ready by the owner, or created on the spot) takes over. At a clean exit
+    every pack is sealed. The owner calls `append` and `roll_over` holding `lock`.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        size: int = DEFAULT_SIZE,
+        on_start: Callable[[], None] | None = None,
+        before_exit: Callable[[], None] | None = None,
+    ) -> None:
+        self.directory = directory
+        self.size = size
+        self.lock = threading.Lock()
+        self.current: PackWriter | None = None
+        self.spare: PackWriter | None = None
+        self.full: list[PackWriter] = []
+        self.failed = False  # a sync of `current` failed: no later sync can vouch for it
+        self._on_start = on_start
+        self._before_exit = before_exit
+        self._pid: int | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether this process writes packs (started, and not yet sealed at exit)."""
+        return self._pid == os.getpid()
+
+    def takes(self, data: bytes) -> bool:
+        """Whether a blob this size goes in a pack (a bigger one would leave it half empty)."""
+        return len(data) <= self.size // 4
+
+    def append(self, digest: str, data: bytes) -> PackWriter:
+        """Record the blob (once per pack) and return the pack that holds it."""
+        if not self.active:
+            self._start()
+        pack = self.roll_over() if self.failed else self.current
+        if not pack.holds(digest) and not pack.append(digest, data):
+            pack = self.roll_over()
+            pack.append(digest, data)
+        return pack
+
+    def roll_over(self) -> PackWriter:
+        """Retire the current pack to `full` and start the next one."""
+        # If creating one fails, nothing changed, and the caller's blob fails with it.
+        fresh = self.spare or PackWriter.create(self.directory, self.size)
+        self.spare = None
+        self.full.append(self.current)
+        self.current = fresh
+        self.failed = False
+        return fresh
+
+    def prepare_spare(self) -> None:
+        """Create the next pack once the current one is half full (call it unlocked)."""
+        with self.lock:
+            pack = self.current
+            if self.spare is not None or pack is None or pack.used < pack.size // 2:
+                return
+        try:
+            spare = PackWriter.create(self.directory, self.size)
+        except OSError as exc:  # roll_over will try again when it needs one
+            log.error("could not prepare a blob pack: %r", exc)
+            return
+        with self.lock:
+            if self.spare is None and self.active:
+                self.spare, spare = spare, None
+        if spare is not None:
+            spare.seal()  # not needed after all: an empty pack is deleted
+
+    def take_full(self) -> list[PackWriter]:
+        """The retired packs, for the caller to seal once their records are durable."""
+        with self.lock:
+            full, self.full = self.full, []
+        return full
+
+    def _start(self) -> None:
+        for inherited in (self.current, self.spare, *self.full):
+            if inherited is not None:
+                inherited.close()
+        self.full, self.spare, self.failed = [], None, False
+        self.current = PackWriter.create(self.directory, self.size)
+        self._pid = os.getpid()
+        threading.Thread(target=self._seal_abandoned, name="blob-seal", daemon=True).start()
+        atexit.register(self._seal_at_exit)
+        if self._on_start is not None:
+            self._on_start()
+
+    def _seal_abandoned(self) -> None:
+        try:
+            seal_abandoned(self.directory)
+        except OSError as exc:  # they stay unsealed (still readable) for the next to try
+            log.error("could not seal abandoned blob packs: %r", exc)
+
+    def _seal_at_exit(self) -> None:
+        if not self.active:
+            return  # a child's exit, or sealed already
+        if self._before_exit is not None:
+            self._before_exit()
+        with self.lock:
+            packs = [*self.full, self.current, self.spare]
+            self.full, self.current, self.spare = [], None, None
+            self._pid = None
+        seal_all(packs)
+
+
+def seal_all(packs: Iterable[PackWriter | None]) -> None:
+    """Seal each pack whose records are durable; log (and leave unsealed) any that fails."""
+    for pack in packs:
+        if pack is None:
+            continue
+        try:
+            pack.seal()
+        except OSError as exc:  # left unsealed: the next process to start seals it
+            log.error("could not seal blob pack %s: %r", pack.path.name, exc)
 
 
 def records(
@@ -287,16 +413,27 @@ class _Scan:
         if raw not in self._found:
             try:
                 with open(path, "rb") as fh:
-                    if fh.read(len(_MAGIC)) != _MAGIC:
-                        return None
-                    fh.seek(self._next)
-                    content = fh.read()
+                    self._read_on(fh.fileno())
             except FileNotFoundError:
                 return None
-            for found, offset, length in records(content, self._next, self._next):
-                self._found.setdefault(found, (offset, length))
-                self._next = offset + length
         return self._found.get(raw)
+
+    def _read_on(self, fd: int) -> None:
+        # Record by record: the zeros after the last cost one read, not the pack's size.
+        if os.pread(fd, len(_MAGIC), 0) != _MAGIC:
+            return
+        while True:
+            header = os.pread(fd, _RECORD.size, self._next)
+            if len(header) < _RECORD.size:
+                return
+            magic, length, raw = _RECORD.unpack(header)
+            if magic != _MAGIC:
+                return
+            data = os.pread(fd, length, self._next + _RECORD.size)
+            if len(data) != length or hashlib.sha256(data).digest() != raw:
+                return
+            self._found.setdefault(raw, (self._next + _RECORD.size, length))
+            self._next += _RECORD.size + length
 
 
 def _seal(path: Path, fd: int, end: int, entries: dict[bytes, tuple[int, int]]) -> None:

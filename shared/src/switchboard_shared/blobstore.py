@@ -2,9 +2,10 @@
 
 Blobs are named by the sha256 of their bytes, so storing the same payload again writes
 nothing, and a name says exactly which bytes it must hold: a put checks them and rewrites a
-blob a crash left torn. `FilesystemBlobStore` keeps them on a volume shared by the services,
-each in a file of its own or, stored by a `GroupCommitBlobStore`, in a pack file with others
-(`blob_pack`); another backend (S3, say) implements the `BlobStore` protocol.
+blob a crash left torn. `FilesystemBlobStore` keeps them on a volume shared by the services:
+a blob stored in a batch (`write_many`, or a `GroupCommitBlobStore`'s `start_put`) in the
+writing process's pack file (`blob_pack`) unless it is big, any other in a file of its own;
+another backend (S3, say) implements the `BlobStore` protocol.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from switchboard_shared.blob_pack import PackReader
+from switchboard_shared.blob_pack import DEFAULT_SIZE, PackReader, ProcessPack, seal_all
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -61,11 +62,12 @@ def sha256_hex(data: bytes) -> str:
 class FilesystemBlobStore:
     """Blobs as files `ab/cd/abcd...` under a root directory, or in its packs."""
 
-    def __init__(self, root: Path, fsync: bool = True) -> None:
+    def __init__(self, root: Path, fsync: bool = True, pack_size: int = DEFAULT_SIZE) -> None:
         self.root = Path(root)
         self.fsync = fsync
         self.root.mkdir(parents=True, exist_ok=True)
-        self._packs = PackReader(self.pack_dir)
+        self._reader = PackReader(self.pack_dir)
+        self._packs = ProcessPack(self.pack_dir, pack_size)  # what write_many packs
 
     @property
     def pack_dir(self) -> Path:
@@ -90,42 +92,50 @@ class FilesystemBlobStore:
         return digests
 
     def write_many(self, blobs: Iterable[bytes]) -> list[str]:
-        """Store every blob at its name, not durable until `sync`; return their sha256s.
+        """Store every blob, not durable until `sync`; return their sha256s.
 
-        Nothing may be acknowledged before the sync; a crash before it may leave names
-        over torn bytes, which the next put of the same bytes repairs (see `store_at`).
+        Small blobs are appended to this process's pack file (one new file per blob cost
+        more than parsing a mail); a big one, or one whose file already exists, is stored
+        at its name. Nothing may be acknowledged before the sync; a crash before it may
+        leave a name over torn bytes, which the next put of the same bytes repairs (see
+        `store_at`), or a torn pack record, which ends that pack's records.
         """
         digests: list[str] = []
         stored: set[str] = set()
         for data in blobs:
             digest = sha256_hex(data)
             digests.append(digest)
-            if digest not in stored:
-                stored.add(digest)
-                store_at(self._path(digest), digest, data)
+            if digest in stored:
+                continue
+            stored.add(digest)
+            path = self._path(digest)
+            # An existing file is read before any pack: it must hold these bytes.
+            if self._packs.takes(data) and not path.exists():
+                with self._packs.lock:
+                    self._packs.append(digest, data)
+            else:
+                store_at(path, digest, data)
+        seal_all(self._packs.take_full())  # a seal syncs the pack's records itself
         return digests
 
     def sync(self, digests: Iterable[str]) -> None:
         """Make the named blobs durable with one filesystem sync (nothing to do with fsync off).
 
-        Any process may sync what another wrote: syncfs covers the whole filesystem, and
-        without it each blob's file and directory is fsynced by name. Even a blob found
+        Any process may sync what another wrote, in files or packs: syncfs covers the
+        whole filesystem, and without it sync(2) covers every one. Even a blob found
         intact is synced: it may be another writer's, not yet durable.
         """
-        paths = [self._path(digest) for digest in dict.fromkeys(digests)]
-        if paths and self.fsync:
-            self._sync([*paths, *dict.fromkeys(path.parent for path in paths)])
+        if self.fsync and any(True for _ in digests):
+            self._sync()
 
     def sync_filesystem(self) -> bool:
         """Flush everything written to the store's filesystem; False if that is unsupported."""
         return _syncfs(self.root)
 
-    def _sync(self, paths: Iterable[str | Path]) -> None:
-        """Make the given files (or directories) durable: one syncfs, else one fsync each."""
-        if self.sync_filesystem():
-            return
-        for path in paths:
-            _fsync_path(path)
+    def _sync(self) -> None:
+        """Make everything written to the store durable: one syncfs, else one sync."""
+        if not self.sync_filesystem():
+            os.sync()
 
     def get(self, sha256: str) -> bytes:
         """Return the stored bytes."""
@@ -136,7 +146,7 @@ class FilesystemBlobStore:
         """Say whether the blob is stored."""
         if _SHA256.match(sha256 or "") is None:
             return False
-        return self._path(sha256).exists() or self._packs.get(sha256) is not None
+        return self._path(sha256).exists() or self._reader.get(sha256) is not None
 
     def open(self, sha256: str) -> BinaryIO:
         """Open the blob for reading (a packed blob is small: its bytes are read at once)."""
@@ -146,7 +156,7 @@ class FilesystemBlobStore:
             return self._path(sha256).open("rb")
         except FileNotFoundError:
             pass
-        data = self._packs.get(sha256)
+        data = self._reader.get(sha256)
         if data is None:
             raise BlobNotFound(sha256)
         return io.BytesIO(data)

@@ -18,6 +18,7 @@ from flask import Flask, Response, request
 
 from social_ingest.app import create_app
 from social_ingest.config import SocialIngestSettings, load_service_accounts
+from switchboard_shared.blob_pack import records
 from switchboard_shared.blobstore import FilesystemBlobStore
 from switchboard_shared.config import load_settings
 from tests.simulators.accounts import ENVIRON, accounts_data
@@ -171,9 +172,13 @@ def bus(broker):
 
 @pytest.fixture
 def archived(settings):
-    """Call it to list every blob stored so far (raw bodies and media)."""
+    """Call it to list the sha256 of every copy of a blob stored so far (raw bodies, media)."""
 
-    def files() -> list[Path]:
-        return [p for p in Path(settings.blob.dir).rglob("*") if p.is_file()]
+    def blobs() -> list[str]:
+        root = Path(settings.blob.dir)
+        names = [p.name for p in root.rglob("*") if p.is_file() and ".packs" not in p.parts]
+        for pack in root.glob(".packs/*.pack"):
+            names += [raw.hex() for raw, _, _ in records(pack.read_bytes())]
+        return names
 
-    return files
+    return blobs

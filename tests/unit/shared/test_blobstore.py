@@ -3,6 +3,7 @@ import threading
 
 import pytest
 
+from switchboard_shared.blob_pack import records
 from switchboard_shared.blobstore import BlobNotFound, FilesystemBlobStore
 
 
@@ -54,9 +55,32 @@ def test_put_many_stores_a_batch_with_its_repeats_once(tmp_path):
     assert digests[3] == already
     for digest, data in zip(digests, batch, strict=True):
         assert store.get(digest) == data
-    files = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert len(files) == 3
-    assert not [p for p in files if p.name.startswith(".tmp-")]
+    # The new blobs are packed, once each; the one stored before keeps its file.
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and ".packs" not in p.parts]
+    assert [p.name for p in files] == [already]
+    (pack,) = (tmp_path / ".packs").glob("*.pack")
+    content = pack.read_bytes()
+    packed = [content[at : at + n] for _, at, n in records(content)]
+    assert packed == [b"one", b"two"]
+
+
+def test_write_many_gives_a_big_blob_a_file_of_its_own(tmp_path):
+    store = FilesystemBlobStore(tmp_path, fsync=True, pack_size=4096 + 4000)
+    big, small = b"x" * 3000, b"small"
+    digests = store.put_many([big, small])
+    files = [p.name for p in tmp_path.rglob("*") if p.is_file() and ".packs" not in p.parts]
+    assert files == digests[:1]
+    assert [store.get(d) for d in digests] == [big, small]
+
+
+def test_write_many_rolls_over_to_new_packs_and_seals_the_full_ones(tmp_path):
+    store = FilesystemBlobStore(tmp_path, fsync=True, pack_size=4096 + 300)
+    blobs = [f"mail {i:03d} ".encode() * 10 for i in range(7)]  # 40 + 90 bytes a record
+    digests = store.write_many(blobs)
+    # Two records a pack: three full packs sealed (cut and indexed), the fourth in use.
+    assert len(list((tmp_path / ".packs").glob("*.idx"))) == 3
+    assert len(list((tmp_path / ".packs").glob("*.pack"))) == 4
+    assert [FilesystemBlobStore(tmp_path).get(d) for d in digests] == blobs
 
 
 def test_put_many_fails_the_batch_when_the_sync_fails_and_leaves_no_temp_files(
@@ -81,9 +105,9 @@ def counting_syncs(store: FilesystemBlobStore) -> list[int]:
     calls: list[int] = []
     real_sync = store._sync
 
-    def sync(paths):
+    def sync():
         calls.append(1)
-        real_sync(paths)
+        real_sync()
 
     store._sync = sync
     return calls
@@ -128,7 +152,10 @@ def test_put_many_syncs_once_per_batch_even_when_every_blob_is_intact(tmp_path):
     # A re-fetch after a failed sync: every blob is there intact, but maybe not on disk.
     store.put_many(batch)
     assert len(syncs) == 2
-    blob_path(tmp_path, b"mail 7").write_bytes(b"")  # torn by a crash before the sync
+    # A file of its own torn by a crash before the sync: it is read before any pack.
+    torn = blob_path(tmp_path, b"mail 7")
+    torn.parent.mkdir(parents=True, exist_ok=True)
+    torn.write_bytes(b"")
     store.put_many(batch)
     assert len(syncs) == 3
     assert store.get(hashlib.sha256(b"mail 7").hexdigest()) == b"mail 7"
@@ -150,17 +177,16 @@ def test_an_intact_blob_is_not_rewritten(tmp_path, how):
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
-def test_put_many_without_syncfs_falls_back_to_fsyncs(tmp_path, monkeypatch):
+def test_put_many_without_syncfs_falls_back_to_sync(tmp_path, monkeypatch):
     from switchboard_shared import blobstore
 
     synced = []
     monkeypatch.setattr(blobstore, "_syncfs", lambda path: False)
-    monkeypatch.setattr(blobstore, "_fsync_path", synced.append)
+    monkeypatch.setattr(blobstore.os, "sync", lambda: synced.append(1))
     store = FilesystemBlobStore(tmp_path, fsync=True)
     digests = store.put_many([b"a", b"b"])
     assert [store.get(d) for d in digests] == [b"a", b"b"]
-    # One sync after the writes: each blob's file, then each blob's directory.
-    assert len(synced) == 4
+    assert synced == [1]  # once, after the writes
 
 
 def test_put_many_blobs_are_readable_by_every_service_whatever_the_umask(tmp_path):
@@ -169,7 +195,11 @@ def test_put_many_blobs_are_readable_by_every_service_whatever_the_umask(tmp_pat
     store = FilesystemBlobStore(tmp_path, fsync=True)
     old = os.umask(0o077)
     try:
-        [digest] = store.put_many([b"for the inbox to read"])
+        store.put_many([b"for the inbox to read"])
+        [big] = store.put_many([b"x" * (store._packs.size // 4 + 1)])
     finally:
         os.umask(old)
-    assert (tmp_path / digest[:2] / digest[2:4] / digest).stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / big[:2] / big[2:4] / big).stat().st_mode & 0o777 == 0o644
+    (pack,) = (tmp_path / ".packs").glob("*.pack")
+    assert pack.stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / ".packs").stat().st_mode & 0o005 == 0o005
