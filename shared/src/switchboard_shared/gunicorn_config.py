@@ -11,7 +11,8 @@ import os
 
 from prometheus_client import multiprocess
 
-worker_class = "gthread"
+# gthread, with kept-alive connections shared evenly between the workers (see that module).
+worker_class = "switchboard_shared.gunicorn_worker.BalancedThreadWorker"
 workers = 2
 threads = 8
 # SIGTERM: stop accepting, let requests in flight finish (their confirms included).
