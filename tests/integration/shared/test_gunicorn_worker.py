@@ -17,17 +17,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tests.simulators.replies.smtp_sink import free_port
 from tests.support.waiting import wait_for
 
 CONNECTIONS = 32
 BODY = b'{"object":"page"}'
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager
